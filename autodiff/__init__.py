@@ -1,0 +1,28 @@
+"""A scalar automatic-differentiation engine.
+
+`Value` records each operation with its local derivative; `backward()` applies the chain rule
+in reverse topological order. Around it: `grad` and `value_and_grad` for functions of plain
+numbers (nestable for higher derivatives), `no_grad`, `gradcheck` against finite differences.
+"""
+
+from autodiff.backward import gradients, local_derivatives, topological_order
+from autodiff.functional import grad, no_grad, value_and_grad
+from autodiff.gradcheck import GradcheckError, gradcheck
+from autodiff.ops import OPS, Op
+from autodiff.value import Value, linear, sum_values
+
+__all__ = [
+    "OPS",
+    "GradcheckError",
+    "Op",
+    "Value",
+    "grad",
+    "gradcheck",
+    "gradients",
+    "linear",
+    "local_derivatives",
+    "no_grad",
+    "sum_values",
+    "topological_order",
+    "value_and_grad",
+]

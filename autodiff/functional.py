@@ -1,0 +1,66 @@
+"""Gradients as functions of plain numbers, and switching recording off."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+from autodiff.backward import gradients
+from autodiff.value import MODE, NO_GRAD, Value
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside, Values are computed but no graph is recorded (per thread and per task)."""
+    token = MODE.set(NO_GRAD)
+    try:
+        yield
+    finally:
+        MODE.reset(token)
+
+
+def _positions(argnums: int | tuple[int, ...], n_args: int, where: str) -> tuple[int, ...]:
+    wanted = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in wanted:
+        if not isinstance(i, int) or isinstance(i, bool) or not -n_args <= i < n_args:
+            raise ValueError(
+                f"{where}: argnums must name positions among the {n_args} arguments, got {i!r}"
+            )
+    return tuple(i % n_args for i in wanted)
+
+
+def value_and_grad(
+    f: Callable[..., Value], argnums: int | tuple[int, ...] = 0
+) -> Callable[..., tuple[Any, Any]]:
+    """Turn f(Values) -> Value into a function returning (f(args), df/d args[argnums]).
+
+    Called with plain numbers it returns floats. Called with Values (as `grad(grad(f))` does)
+    it returns Values that stay connected to them, so the result can be differentiated again.
+    """
+
+    @wraps(f)
+    def evaluate(*args: Any) -> tuple[Any, Any]:
+        positions = _positions(argnums, len(args), "grad")
+        nested = any(isinstance(a, Value) for a in args)
+        inputs = [a if isinstance(a, Value) else Value(a) for a in args]
+        out = f(*inputs)
+        if not isinstance(out, Value):
+            raise TypeError(f"grad: f must return a Value, got {type(out).__name__} {out!r}")
+        found = gradients(out, [inputs[i] for i in positions], create_graph=nested)
+        result = out if nested else out.data
+        return result, (found[0] if isinstance(argnums, int) else tuple(found))
+
+    return evaluate
+
+
+def grad(f: Callable[..., Value], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """Turn f(Values) -> Value into a function returning df/d args[argnums]; nests."""
+    both = value_and_grad(f, argnums)
+
+    @wraps(f)
+    def derivative(*args: Any) -> Any:
+        return both(*args)[1]
+
+    return derivative

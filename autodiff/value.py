@@ -1,0 +1,263 @@
+"""`Value`, a scalar that records how it was computed, and the recording itself.
+
+Each result of an op is a node holding its number, its parents (a tuple, in argument order) and
+a reference to its row in the op table: a recipe, not a closure, so the graph can be walked,
+drawn, differentiated again and replayed over numpy batches.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from contextvars import ContextVar
+from typing import Any
+
+import numpy as np
+
+from autodiff import ops
+from autodiff.ops import Op
+
+Number = int | float
+
+
+class _Traced:
+    """Stands for a number not known while `trace` records: any use of it as a number fails.
+
+    A traced function must compute with Value operations only; reading `.data` to branch or
+    to call math functions would bake one row's choice into the tape for every row.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *_: object) -> Any:
+        raise TypeError(
+            "trace: the function used the number inside a traced Value (.data); a traced "
+            "function must use Value operations only, since the tape replays one graph for "
+            "every row"
+        )
+
+    __bool__ = __float__ = __int__ = __index__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __abs__ = _refuse
+
+    def __format__(self, spec: str) -> str:
+        return "<traced>"
+
+    def __repr__(self) -> str:
+        return "<traced>"
+
+
+TRACED = _Traced()
+
+
+class _NoGrad:
+    """The recording mode inside `no_grad()`."""
+
+
+NO_GRAD = _NoGrad()
+
+# None: record graphs; NO_GRAD: compute numbers only; otherwise the active trace's recorder,
+# which is told about every leaf Value created while it records.
+MODE: ContextVar[Any] = ContextVar("autodiff_mode", default=None)
+
+
+def _short(x: Any) -> str:
+    """Four significant digits, still reading as a float: 0.5744, 2.0, 1e-08."""
+    text = f"{x:.4g}"
+    return text if any(c in text for c in ".en<") else text + ".0"
+
+
+def _labelled(value: Value) -> str:
+    return f" (label {value.label!r})" if value.label else ""
+
+
+def as_float(data: Any, where: str, label: str = "") -> float:
+    """`data` as a finite Python float, or a TypeError/ValueError that says what came."""
+    if type(data) is not float:
+        if isinstance(data, np.ndarray) and data.ndim == 0:
+            data = data[()]
+        if not isinstance(data, numbers.Real) or isinstance(data, bool | np.bool_):
+            raise TypeError(
+                f"{where}: expected a real number (int, float or numpy scalar), "
+                f"got {type(data).__name__} {data!r}"
+            )
+        data = float(data)
+    if data - data != 0.0:
+        suffix = f" (label {label!r})" if label else ""
+        raise ValueError(f"{where}: expected a finite number, got {data}{suffix}")
+    return data
+
+
+class Value:
+    """A scalar node of a computation graph: its number, gradient, label, parents and op."""
+
+    __slots__ = ("data", "grad", "label", "op", "parents")
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
+        self.data: Any = as_float(data, "Value", label)
+        self.grad: Any = 0.0
+        self.label = label
+        self.parents: tuple[Value, ...] = ()
+        self.op: Op | None = None
+        mode = MODE.get()
+        if mode is not None and mode is not NO_GRAD:
+            mode.created(self)
+
+    def __repr__(self) -> str:
+        grad = self.grad.data if isinstance(self.grad, Value) else self.grad
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={_short(self.data)}, grad={_short(grad)}{label})"
+
+    # ---- arithmetic: numbers on either side become constant leaves ----
+    def __add__(self, other: Value | Number) -> Value:
+        return apply(ops.ADD, (self, _operand(other, ops.ADD)))
+
+    def __radd__(self, other: Number) -> Value:
+        return apply(ops.ADD, (_operand(other, ops.ADD), self))
+
+    def __sub__(self, other: Value | Number) -> Value:
+        return apply(ops.SUB, (self, _operand(other, ops.SUB)))
+
+    def __rsub__(self, other: Number) -> Value:
+        return apply(ops.SUB, (_operand(other, ops.SUB), self))
+
+    def __mul__(self, other: Value | Number) -> Value:
+        return apply(ops.MUL, (self, _operand(other, ops.MUL)))
+
+    def __rmul__(self, other: Number) -> Value:
+        return apply(ops.MUL, (_operand(other, ops.MUL), self))
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        return apply(ops.DIV, (self, _operand(other, ops.DIV)))
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return apply(ops.DIV, (_operand(other, ops.DIV), self))
+
+    def __pow__(self, exponent: Value | Number) -> Value:
+        if isinstance(exponent, Value):
+            return apply(ops.POW_VALUE, (self, exponent))
+        return apply(ops.POW, (self, _operand(exponent, ops.POW)))
+
+    def __rpow__(self, base: Number) -> Value:
+        return apply(ops.POW_VALUE, (_operand(base, ops.POW_VALUE), self))
+
+    def __neg__(self) -> Value:
+        return apply(ops.NEG, (self,))
+
+    def __abs__(self) -> Value:
+        return apply(ops.ABS, (self,))
+
+    # ---- elementary functions ----
+    def exp(self) -> Value:
+        return apply(ops.EXP, (self,))
+
+    def log(self) -> Value:
+        return apply(ops.LOG, (self,))
+
+    def tanh(self) -> Value:
+        return apply(ops.TANH, (self,))
+
+    def sigmoid(self) -> Value:
+        return apply(ops.SIGMOID, (self,))
+
+    def relu(self) -> Value:
+        return apply(ops.RELU, (self,))
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        return apply(ops.LEAKY_RELU, (self, _operand(slope, ops.LEAKY_RELU)))
+
+    def sqrt(self) -> Value:
+        return apply(ops.SQRT, (self,))
+
+    def abs(self) -> Value:
+        return apply(ops.ABS, (self,))
+
+    def sin(self) -> Value:
+        return apply(ops.SIN, (self,))
+
+    def cos(self) -> Value:
+        return apply(ops.COS, (self,))
+
+    def softplus(self) -> Value:
+        return apply(ops.SOFTPLUS, (self,))
+
+    def backward(self, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(node) into `.grad` of every node `self` depends on."""
+        from autodiff.backward import backward
+
+        backward(self, create_graph=create_graph)
+
+
+def _operand(x: Any, op: Op) -> Value:
+    """A Value for an operand: itself, or a constant leaf for a plain number."""
+    if isinstance(x, Value):
+        return x
+    if not isinstance(x, numbers.Real) or isinstance(x, bool | np.bool_):
+        raise TypeError(f"{op.name}: expected a number or a Value, got {type(x).__name__} {x!r}")
+    return Value(x)
+
+
+def _node(data: Any, parents: tuple[Value, ...], op: Op | None) -> Value:
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.parents = parents
+    node.op = op
+    return node
+
+
+_new = object.__new__
+
+
+def evaluate(op: Op, datas: list[float], parents: tuple[Value, ...]) -> float:
+    """The op's number for these inputs, or the error the user should see instead."""
+    for rule in op.domain:
+        if rule.bad(*datas):
+            culprit = parents[rule.arg]
+            raise rule.error(
+                f"{op.name}: expected {rule.expected}, got {datas[rule.arg]!r}{_labelled(culprit)}"
+            )
+    try:
+        out = op.fn(*datas)
+    except OverflowError:
+        out = math.inf
+    if out - out != 0.0:
+        shown = ", ".join(f"{d!r}{_labelled(p)}" for d, p in zip(datas, parents, strict=True))
+        raise OverflowError(f"{op.name}: result overflows a float for input {shown}")
+    return out
+
+
+def apply(op: Op, parents: tuple[Value, ...]) -> Value:
+    """Compute `op` on `parents` and record the result as a node (unless recording is off)."""
+    mode = MODE.get()
+    if mode is None:
+        return _node(evaluate(op, [p.data for p in parents], parents), parents, op)
+    if mode is NO_GRAD:
+        return _node(evaluate(op, [p.data for p in parents], parents), (), None)
+    if any(p.data is TRACED for p in parents):
+        return _node(TRACED, parents, op)
+    return _node(evaluate(op, [p.data for p in parents], parents), parents, op)
+
+
+def sum_values(values: Any) -> Value:
+    """The sum of many Values (or numbers) as one node: flat, however many terms."""
+    terms = tuple(_operand(v, ops.SUM) for v in values)
+    if not terms:
+        raise ValueError("sum_values: expected at least one term, got none")
+    return apply(ops.SUM, terms)
+
+
+def linear(weights: Any, inputs: Any, bias: Value | Number = 0.0) -> Value:
+    """b + Σ w_i·x_i as one node: a neuron's weighted sum, the seeds' z = w·x + b."""
+    ws = tuple(_operand(w, ops.LINEAR) for w in weights)
+    xs = tuple(_operand(x, ops.LINEAR) for x in inputs)
+    if len(ws) != len(xs):
+        raise ValueError(
+            f"linear: expected as many weights as inputs, got {len(ws)} weights "
+            f"and {len(xs)} inputs"
+        )
+    return apply(ops.LINEAR, (*ws, *xs, _operand(bias, ops.LINEAR)))

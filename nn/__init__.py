@@ -1,0 +1,1 @@
+"""Neural networks on autodiff Values: neurons, layers, MLPs, losses, optimizers, JSON state."""

@@ -1,0 +1,1 @@
+"""Pictures and words for a graph: graphviz drawings and step-by-step chain-rule derivations."""
