@@ -9,7 +9,7 @@ from autodiff.backward import gradients, local_derivatives, topological_order
 from autodiff.functional import grad, no_grad, value_and_grad
 from autodiff.gradcheck import GradcheckError, gradcheck
 from autodiff.ops import OPS, Op
-from autodiff.value import Value, linear, sum_values
+from autodiff.value import Value, linear, logsumexp, sum_values
 
 __all__ = [
     "OPS",
@@ -21,6 +21,7 @@ __all__ = [
     "gradients",
     "linear",
     "local_derivatives",
+    "logsumexp",
     "no_grad",
     "sum_values",
     "topological_order",

@@ -166,6 +166,32 @@ def _linear_local(*args: Any) -> tuple[Any, ...]:
     return (*args[n : 2 * n], *args[:n], 1.0)
 
 
+def _logsumexp(*xs: float) -> float:
+    top = max(xs)
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
+def _vlogsumexp(*xs: np.ndarray) -> np.ndarray:
+    stacked = np.stack(np.broadcast_arrays(*xs))
+    top = stacked.max(axis=0)
+    return top + np.log(np.exp(stacked - top).sum(axis=0))
+
+
+def _exp_any(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return np.exp(x)
+    return math.exp(x) if isinstance(x, float | int) else x.exp()
+
+
+def _logsumexp_local(*args: Any) -> tuple[Any, ...]:
+    *xs, out = args
+    return tuple(_exp_any(x - out) for x in xs)  # softmax: each term's share of the sum
+
+
+def _describe_logsumexp(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
+    return f"exp({names[i]} - {out})", f"e^{{{names[i]} - {out}}}"
+
+
 def _describe_linear(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
     n = len(names) // 2
     if i == 2 * n:
@@ -350,6 +376,14 @@ SOFTPLUS = Op(
     latex=(r"\sigma({x})",),
 )
 SUM = Op("sum", "Σ", _sum, _sum, lambda *args: (1.0,) * (len(args) - 1), describe_fn=_describe_sum)
+LOGSUMEXP = Op(
+    "logsumexp",
+    "logΣexp",
+    _logsumexp,
+    _vlogsumexp,
+    _logsumexp_local,
+    describe_fn=_describe_logsumexp,
+)
 LINEAR = Op("linear", "Σw·x+b", _linear, _linear, _linear_local, describe_fn=_describe_linear)
 
 OPS: tuple[Op, ...] = (
@@ -372,5 +406,6 @@ OPS: tuple[Op, ...] = (
     COS,
     SOFTPLUS,
     SUM,
+    LOGSUMEXP,
     LINEAR,
 )

@@ -251,6 +251,14 @@ def sum_values(values: Any) -> Value:
     return apply(ops.SUM, terms)
 
 
+def logsumexp(values: Any) -> Value:
+    """log Σ exp(v) as one node, computed stably: the heart of softmax cross-entropy."""
+    terms = tuple(_operand(v, ops.LOGSUMEXP) for v in values)
+    if not terms:
+        raise ValueError("logsumexp: expected at least one term, got none")
+    return apply(ops.LOGSUMEXP, terms)
+
+
 def linear(weights: Any, inputs: Any, bias: Value | Number = 0.0) -> Value:
     """b + Σ w_i·x_i as one node: a neuron's weighted sum, the seeds' z = w·x + b."""
     ws = tuple(_operand(w, ops.LINEAR) for w in weights)
