@@ -9,12 +9,14 @@ from autodiff.backward import gradients, local_derivatives, topological_order
 from autodiff.functional import grad, no_grad, value_and_grad
 from autodiff.gradcheck import GradcheckError, gradcheck
 from autodiff.ops import OPS, Op
+from autodiff.tape import Tape, trace
 from autodiff.value import Value, linear, logsumexp, sum_values
 
 __all__ = [
     "OPS",
     "GradcheckError",
     "Op",
+    "Tape",
     "Value",
     "grad",
     "gradcheck",
@@ -25,5 +27,6 @@ __all__ = [
     "no_grad",
     "sum_values",
     "topological_order",
+    "trace",
     "value_and_grad",
 ]

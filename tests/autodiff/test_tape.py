@@ -1,0 +1,243 @@
+"""The tape replays a recorded graph over numpy batches with the eager engine's numbers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from autodiff import Value, linear, logsumexp, no_grad, sum_values, trace
+
+
+def make_layers(sizes: list[int], seed: int) -> list[list[tuple[list[Value], Value]]]:
+    rng = np.random.default_rng(seed)
+    return [
+        [
+            ([Value(w) for w in rng.uniform(-1, 1, nin)], Value(rng.uniform(-0.5, 0.5)))
+            for _ in range(nout)
+        ]
+        for nin, nout in itertools.pairwise(sizes)
+    ]
+
+
+def forward(layers, xs, activation: str) -> list[Value]:
+    for depth, layer in enumerate(layers):
+        zs = [linear(ws, xs, b) for ws, b in layer]
+        last = depth == len(layers) - 1
+        xs = zs if last else [getattr(z, activation)() for z in zs]
+    return xs
+
+
+def hinge(layers, activation):
+    def fn(x1, x2, y):
+        return (1 - y * forward(layers, [x1, x2], activation)[0]).relu()
+
+    return fn
+
+
+def squared_error(layers, activation):
+    def fn(x1, x2, t):
+        return 0.5 * (forward(layers, [x1, x2], activation)[0] - t) ** 2
+
+    return fn
+
+
+def softmax_ce(layers, activation):
+    def fn(x1, x2, label0, label1, label2):
+        scores = forward(layers, [x1, x2], activation)
+        onehot = [label0, label1, label2]
+        return logsumexp(scores) - sum_values([s * t for s, t in zip(scores, onehot, strict=True)])
+
+    return fn
+
+
+def binary_ce_logits(layers, activation):
+    def fn(x1, x2, y):
+        z = forward(layers, [x1, x2], activation)[0]
+        return z.softplus() - y * z
+
+    return fn
+
+
+CASES = [
+    ("relu", [2, 8, 8, 1], hinge, 3),
+    ("tanh", [2, 5, 1], squared_error, 3),
+    ("sigmoid", [2, 4, 3], softmax_ce, 5),
+    ("sigmoid", [2, 3, 1], binary_ce_logits, 3),
+    ("leaky_relu", [2, 6, 1], squared_error, 3),
+]
+
+
+def batch_for(n_inputs: int, rows: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(rows, n_inputs))
+    if n_inputs == 5:  # one-hot labels in the last three columns
+        X[:, 2:] = np.eye(3)[rng.integers(0, 3, rows)]
+    else:
+        X[:, 2] = rng.choice([-1.0, 1.0], rows) if rows else X[:, 2]
+    return X
+
+
+def eager_rows(fn, X: np.ndarray) -> list[Value]:
+    return [fn(*[Value(v) for v in row]) for row in X]
+
+
+@pytest.mark.parametrize(("activation", "sizes", "loss", "n_inputs"), CASES)
+def test_forward_matches_eager_row_by_row(activation, sizes, loss, n_inputs):
+    fn = loss(make_layers(sizes, seed=1), activation)
+    X = batch_for(n_inputs, 40, seed=2)
+    tape = trace(fn, n_inputs)
+    expected = np.array([out.data for out in eager_rows(fn, X)])
+    np.testing.assert_allclose(tape.forward(X), expected, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize(("activation", "sizes", "loss", "n_inputs"), CASES)
+def test_backward_matches_summed_eager_gradients(activation, sizes, loss, n_inputs, reduction):
+    fn = loss(make_layers(sizes, seed=3), activation)
+    X = batch_for(n_inputs, 25, seed=4)
+    tape = trace(fn, n_inputs)
+    tape.forward(X)
+    tape.backward(reduction)
+    from_tape = [p.grad for p in tape.parameters]
+    for p in tape.parameters:
+        p.grad = 0.0
+    total = sum_values(eager_rows(fn, X))
+    (total * (1 / len(X)) if reduction == "mean" else total).backward()
+    from_eager = [p.grad for p in tape.parameters]
+    assert any(g != 0.0 for g in from_eager)
+    np.testing.assert_allclose(from_tape, from_eager, rtol=1e-12, atol=1e-15)
+
+
+def test_parameters_are_the_preexisting_leaves_and_constants_are_not():
+    w = Value(2.0, "w")
+    unused = Value(5.0, "unused")
+    tape = trace(lambda x: w * x + Value(3.0) + 1.0, 1)
+    assert tape.parameters == [w]
+    assert unused not in tape.parameters
+
+
+def test_tape_is_reusable_across_batches_and_sees_parameter_updates():
+    w = Value(0.5, "w")
+    tape = trace(lambda x: (w * x).tanh(), 1)
+    np.testing.assert_allclose(tape.forward([[1.0], [2.0]]), np.tanh([0.5, 1.0]), rtol=1e-15)
+    w.data = -1.5
+    np.testing.assert_allclose(tape.forward([[3.0]]), np.tanh([-4.5]), rtol=1e-15)
+    tape.backward("sum")
+    assert w.grad == pytest.approx(3.0 * (1 - math.tanh(-4.5) ** 2), rel=1e-12)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    w = Value(3.0)
+    tape = trace(lambda x: w * w * x, 1)
+    tape.forward([[1.0], [2.0]])
+    tape.backward("mean")
+    tape.backward("mean")
+    assert w.grad == pytest.approx(2 * (2 * 3.0 * 1.5), rel=1e-12)
+
+
+def test_a_function_that_reads_input_data_is_refused():
+    def branchy(x):
+        return x.relu() if x.data > 0 else -x
+
+    with pytest.raises(TypeError, match=r"trace: .*\.data"):
+        trace(branchy, 1)
+
+
+def test_comparing_values_is_impossible_by_construction():
+    with pytest.raises(TypeError):
+        trace(lambda x: x if x > 0 else -x, 1)
+
+
+def test_domain_error_inside_a_batch_names_the_row():
+    tape = trace(lambda x: (x - 1.0).log(), 1)
+    with pytest.raises(ValueError, match=r"log: expected x > 0, got -1\.0 at row 2"):
+        tape.forward([[3.0], [2.0], [0.0]])
+
+
+def test_division_by_zero_inside_a_batch_is_zero_division_error():
+    tape = trace(lambda x: 1.0 / x, 1)
+    with pytest.raises(ZeroDivisionError, match="row 1"):
+        tape.forward([[3.0], [0.0]])
+
+
+def test_overflow_inside_a_batch_is_overflow_error():
+    tape = trace(lambda x: x.exp(), 1)
+    with pytest.raises(OverflowError, match=r"exp: .* row 1"):
+        tape.forward([[1.0], [1000.0]])
+
+
+def test_infinite_derivative_inside_a_batch_is_an_error():
+    tape = trace(lambda x: x.sqrt(), 1)
+    tape.forward([[4.0], [0.0]])
+    with pytest.raises(ZeroDivisionError, match="row 1"):
+        tape.backward()
+
+
+@pytest.mark.parametrize(
+    ("X", "error"),
+    [
+        ([[1.0, 2.0]], ValueError),
+        ([1.0, 2.0], ValueError),
+        ([[float("nan")]], ValueError),
+        ([["a"]], TypeError),
+    ],
+)
+def test_bad_batches_are_refused(X, error):
+    tape = trace(lambda x: x * 2.0, 1)
+    with pytest.raises(error, match=r"Tape\.forward"):
+        tape.forward(X)
+
+
+def test_backward_before_forward_and_bad_reduction():
+    tape = trace(lambda x: x * 2.0, 1)
+    with pytest.raises(RuntimeError, match="forward"):
+        tape.backward()
+    tape.forward([[1.0]])
+    with pytest.raises(ValueError, match="reduction"):
+        tape.backward("max")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_n_inputs_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="n_inputs"):
+        trace(lambda *xs: xs[0], bad)
+
+
+def test_fn_must_return_a_value():
+    with pytest.raises(TypeError, match="must return a Value"):
+        trace(lambda x: 1.0, 1)
+
+
+def test_every_op_row_replays_like_eager():
+    w = Value(0.7, "w")
+    ops = [
+        lambda x: x + w,
+        lambda x: 2.0 - x * w,
+        lambda x: w / (x * x + 1.0),
+        lambda x: (x * x + 0.5) ** 1.5,
+        lambda x: (x * x + 0.5) ** w,
+        lambda x: 2.0**x,
+        lambda x: (-x).exp() + (x * x + 1.0).log(),
+        lambda x: x.tanh() + x.sigmoid() + x.relu() + x.leaky_relu(0.1),
+        lambda x: (x * x + 1.0).sqrt() + abs(x) + x.sin() + x.cos() + x.softplus(),
+        lambda x: logsumexp([x, w, x * w]) + sum_values([x, w, 1.0]),
+    ]
+    X = np.array([[-1.3], [-0.2], [0.4], [2.1]])
+    for fn in ops:
+        tape = trace(fn, 1)
+        np.testing.assert_allclose(tape.forward(X), [fn(Value(r[0])).data for r in X], rtol=1e-12)
+        w.grad = 0.0
+        tape.backward("sum")
+        from_tape = w.grad
+        w.grad = 0.0
+        sum_values([fn(Value(r[0])) for r in X]).backward()
+        assert from_tape == pytest.approx(w.grad, rel=1e-12, abs=1e-15)
+
+
+def test_tracing_leaves_no_grad_mode_untouched():
+    with no_grad():
+        tape = trace(lambda x: x * 3.0, 1)
+    np.testing.assert_allclose(tape.forward([[2.0]]), [6.0])
