@@ -10,6 +10,7 @@ derivative. Adding an op means adding one row here and one method line on `Value
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -155,10 +156,7 @@ def _describe_sum(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
 def _linear(*args: Any) -> Any:
     """b + w_1 x_1 + ... + w_n x_n, inputs laid out as (w_1..w_n, x_1..x_n, b)."""
     n = len(args) // 2
-    total = args[-1]
-    for i in range(n):
-        total = total + args[i] * args[n + i]
-    return total
+    return sum(map(operator.mul, args[:n], args[n : 2 * n]), args[-1])
 
 
 def _linear_local(*args: Any) -> tuple[Any, ...]:

@@ -191,6 +191,14 @@ class Value:
         backward(self, create_graph=create_graph)
 
 
+def _operands(values: Any, op: Op) -> tuple[Value, ...]:
+    """A tuple of Values from an iterable of Values and numbers (fast when all are Values)."""
+    terms = tuple(values)
+    if set(map(type, terms)) <= {Value}:
+        return terms
+    return tuple(_operand(v, op) for v in terms)
+
+
 def _operand(x: Any, op: Op) -> Value:
     """A Value for an operand: itself, or a constant leaf for a plain number."""
     if isinstance(x, Value):
@@ -245,7 +253,7 @@ def apply(op: Op, parents: tuple[Value, ...]) -> Value:
 
 def sum_values(values: Any) -> Value:
     """The sum of many Values (or numbers) as one node: flat, however many terms."""
-    terms = tuple(_operand(v, ops.SUM) for v in values)
+    terms = _operands(values, ops.SUM)
     if not terms:
         raise ValueError("sum_values: expected at least one term, got none")
     return apply(ops.SUM, terms)
@@ -253,7 +261,7 @@ def sum_values(values: Any) -> Value:
 
 def logsumexp(values: Any) -> Value:
     """log Σ exp(v) as one node, computed stably: the heart of softmax cross-entropy."""
-    terms = tuple(_operand(v, ops.LOGSUMEXP) for v in values)
+    terms = _operands(values, ops.LOGSUMEXP)
     if not terms:
         raise ValueError("logsumexp: expected at least one term, got none")
     return apply(ops.LOGSUMEXP, terms)
@@ -261,8 +269,8 @@ def logsumexp(values: Any) -> Value:
 
 def linear(weights: Any, inputs: Any, bias: Value | Number = 0.0) -> Value:
     """b + Σ w_i·x_i as one node: a neuron's weighted sum, the seeds' z = w·x + b."""
-    ws = tuple(_operand(w, ops.LINEAR) for w in weights)
-    xs = tuple(_operand(x, ops.LINEAR) for x in inputs)
+    ws = _operands(weights, ops.LINEAR)
+    xs = _operands(inputs, ops.LINEAR)
     if len(ws) != len(xs):
         raise ValueError(
             f"linear: expected as many weights as inputs, got {len(ws)} weights "
