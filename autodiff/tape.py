@@ -11,11 +11,11 @@ parameters' `.grad`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from autodiff import ops
 from autodiff.backward import topological_order
 from autodiff.ops import Op
 from autodiff.value import MODE, TRACED, Value, _node
@@ -32,17 +32,94 @@ class _Recorder:
         self.constants.append(value)
 
 
-@dataclass
 class _Group:
     """Nodes of one level that share an op and arity: one numpy call computes them all."""
 
-    op: Op
-    out: np.ndarray  # (k,) rows of the results
-    parents: np.ndarray  # (k, arity) rows of the inputs
-    targets: np.ndarray  # rows receiving gradient, sorted, unique
-    order: np.ndarray  # permutation that sorts the stacked contributions by target row
-    starts: np.ndarray  # where each target's run begins in the sorted contributions
-    labels: list[str]  # each node's parents' labels, for error messages
+    def __init__(self, op: Op, nodes: list[Value], row: dict[Value, int]) -> None:
+        self.op = op
+        self.out = np.array([row[n] for n in nodes], dtype=np.intp)
+        self.parents = np.array([[row[p] for p in n.parents] for n in nodes], dtype=np.intp)
+        self.labels = [[p.label for p in n.parents] for n in nodes]
+        # contributions are stacked input position by input position, then summed per target
+        self.targets = self.parents[:, : self.parents.shape[1] - op.consts].T.ravel()
+        self.order = np.argsort(self.targets, kind="stable")
+        self.unique, self.starts = np.unique(self.targets[self.order], return_index=True)
+
+    def forward(self, values: np.ndarray) -> None:
+        args = list(values[self.parents.T])
+        for rule in self.op.domain:
+            bad = np.broadcast_to(rule.bad(*args), args[0].shape)
+            if bad.any():
+                node, sample = np.argwhere(bad)[0]
+                label = self.labels[node][rule.arg]
+                raise rule.error(
+                    f"{self.op.name}: expected {rule.expected}, got "
+                    f"{float(args[rule.arg][node, sample])!r}"
+                    + (f" (label {label!r})" if label else "")
+                    + f" at row {sample}"
+                )
+        values[self.out] = _finite(self.op.vfn(*args), OverflowError, self.op.name)
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, totals: np.ndarray) -> None:
+        g = grads[self.out]
+        partials = self.op.local(*values[self.parents.T], values[self.out])
+        stacked = np.empty((len(partials), *g.shape))
+        for i, partial in enumerate(partials):
+            np.multiply(partial, g, out=stacked[i])
+        stacked = _finite(stacked, ZeroDivisionError, f"backward through {self.op.name}")
+        stacked = stacked.reshape(-1, g.shape[1])
+        if len(self.unique) == len(self.targets):
+            grads[self.targets] += stacked
+        else:
+            grads[self.unique] += np.add.reduceat(stacked[self.order], self.starts, axis=0)
+
+
+class _DenseGroup:
+    """Neurons of one layer: `linear` nodes reading the same inputs, with leaf weights and biases.
+
+    Their rule (dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1) evaluated over a batch is a pair of
+    matrix products: z = W x + b forward; dx = Wᵀ g and dW = g xᵀ (already summed over the
+    batch) backward.
+    """
+
+    def __init__(self, nodes: list[Value], row: dict[Value, int]) -> None:
+        n = len(nodes[0].parents) // 2
+        self.out = np.array([row[v] for v in nodes], dtype=np.intp)
+        self.weights = np.array([[row[p] for p in v.parents[:n]] for v in nodes], dtype=np.intp)
+        self.inputs = np.array([row[p] for p in nodes[0].parents[n : 2 * n]], dtype=np.intp)
+        self.biases = np.array([row[v.parents[-1]] for v in nodes], dtype=np.intp)
+
+    @staticmethod
+    def fits(nodes: list[Value], leaves: set[Value]) -> bool:
+        """True when the nodes share distinct inputs and every weight and bias is a leaf."""
+        n = len(nodes[0].parents) // 2
+        shared = nodes[0].parents[n : 2 * n]
+        return len(set(shared)) == n and all(
+            v.parents[n : 2 * n] == shared
+            and v.parents[-1] in leaves
+            and all(w in leaves for w in v.parents[:n])
+            for v in nodes
+        )
+
+    def forward(self, values: np.ndarray) -> None:
+        z = values[self.weights, 0] @ values[self.inputs] + values[self.biases, :1]
+        values[self.out] = _finite(z, OverflowError, "linear")
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, totals: np.ndarray) -> None:
+        g = grads[self.out]
+        grads[self.inputs] += values[self.weights, 0].T @ g
+        np.add.at(totals, self.weights.ravel(), (g @ values[self.inputs].T).ravel())
+        np.add.at(totals, self.biases, g.sum(axis=1))
+
+
+def _finite(array: np.ndarray, error: type[ArithmeticError], where: str) -> np.ndarray:
+    """`array`, or `error` naming the first row (the last axis) where it is not finite."""
+    finite = np.isfinite(array)
+    if not finite.all():
+        sample = np.argwhere(~finite)[0][-1]
+        problem = "result overflows a float" if error is OverflowError else "infinite derivative"
+        raise error(f"{where}: {problem} at row {sample}")
+    return array
 
 
 class Tape:
@@ -61,61 +138,46 @@ class Tape:
         fixed = [leaf for leaf in leaves if leaf in constants]
         self._constant_rows = np.array([row[c] for c in fixed], dtype=np.intp)
         self._constant_data = np.array([c.data for c in fixed], dtype=float)
-        self._groups = self._group(order, row)
+        self._groups = self._group(order, row, set(leaves))
         self._values: np.ndarray | None = None
 
     @staticmethod
-    def _group(order: list[Value], row: dict[Value, int]) -> list[_Group]:
+    def _group(
+        order: list[Value], row: dict[Value, int], leaves: set[Value]
+    ) -> list[_Group | _DenseGroup]:
+        """Nodes bucketed by level (1 + their parents' highest), op and arity, in level order.
+
+        `linear` nodes are also bucketed by their inputs, so that a layer's neurons meet.
+        """
         level = [0] * len(order)
-        buckets: dict[tuple[int, Op, int], list[Value]] = {}
+        buckets: dict[tuple[Any, ...], list[Value]] = {}
         for i, node in enumerate(order):
             if node.op is None:
                 continue
             level[i] = 1 + max(level[row[p]] for p in node.parents)
-            buckets.setdefault((level[i], node.op, len(node.parents)), []).append(node)
-        groups = []
-        for (_, op, arity), nodes in sorted(buckets.items(), key=lambda item: item[0][0]):
-            out = np.array([row[n] for n in nodes], dtype=np.intp)
-            parents = np.array([[row[p] for p in n.parents] for n in nodes], dtype=np.intp)
-            differentiable = parents[:, : arity - op.consts]
-            stacked = differentiable.T.ravel()  # contributions are stacked input by input
-            order_ = np.argsort(stacked, kind="stable")
-            targets, starts = np.unique(stacked[order_], return_index=True)
-            labels = [[p.label for p in n.parents] for n in nodes]
-            groups.append(_Group(op, out, parents, targets, order_, starts, labels))
+            key: tuple[Any, ...] = (level[i], node.op, len(node.parents))
+            if node.op is ops.LINEAR:
+                key += node.parents[len(node.parents) // 2 : -1]
+            buckets.setdefault(key, []).append(node)
+        groups: list[_Group | _DenseGroup] = []
+        for key, nodes in sorted(buckets.items(), key=lambda item: item[0][0]):
+            if key[1] is ops.LINEAR and _DenseGroup.fits(nodes, leaves):
+                groups.append(_DenseGroup(nodes, row))
+            else:
+                groups.append(_Group(key[1], nodes, row))
         return groups
 
     def forward(self, X: Any) -> np.ndarray:
         """fn evaluated on every row of X (shape (B, n_inputs)): an array of shape (B,)."""
         X = self._check_batch(X)
-        batch = X.shape[0]
-        values = np.empty((self._size, batch))
+        values = np.empty((self._size, X.shape[0]))
         used = self._input_rows >= 0
         values[self._input_rows[used]] = X.T[used]
         values[self._parameter_rows] = np.array([p.data for p in self.parameters])[:, None]
         values[self._constant_rows] = self._constant_data[:, None]
         with np.errstate(all="ignore"):
             for group in self._groups:
-                args = _gather(values, group)
-                for rule in group.op.domain:
-                    bad = np.broadcast_to(rule.bad(*args), args[0].shape)
-                    if bad.any():
-                        node, sample = np.argwhere(bad)[0]
-                        label = group.labels[node][rule.arg]
-                        raise rule.error(
-                            f"{group.op.name}: expected {rule.expected}, got "
-                            f"{float(args[rule.arg][node, sample])!r}"
-                            + (f" (label {label!r})" if label else "")
-                            + f" at row {sample}"
-                        )
-                out = group.op.vfn(*args)
-                finite = np.isfinite(out)
-                if not finite.all():
-                    node, sample = np.argwhere(~finite)[0]
-                    raise OverflowError(
-                        f"{group.op.name}: result overflows a float at row {sample}"
-                    )
-                values[group.out] = out
+                group.forward(values)
         self._values = values
         return values[self._root].copy()
 
@@ -126,26 +188,15 @@ class Tape:
         if self._values is None:
             raise RuntimeError("Tape.backward: call forward(X) first")
         values = self._values
-        batch = values.shape[1]
         grads = np.zeros_like(values)
         grads[self._root] = 1.0
+        totals = np.zeros(len(values))  # batch sums, for the leaves of matrix-product layers
         with np.errstate(all="ignore"):
             for group in reversed(self._groups):
-                g = grads[group.out]
-                partials = group.op.local(*_gather(values, group), values[group.out])
-                stacked = np.empty((len(partials), *g.shape))
-                for i, partial in enumerate(partials):
-                    np.multiply(partial, g, out=stacked[i])
-                stacked = stacked.reshape(-1, g.shape[1])
-                if not np.isfinite(stacked).all():
-                    sample = np.argwhere(~np.isfinite(stacked))[0][1]
-                    raise ZeroDivisionError(
-                        f"backward through {group.op.name}: infinite derivative at row {sample}"
-                    )
-                grads[group.targets] += np.add.reduceat(stacked[group.order], group.starts, axis=0)
-        totals = grads[self._parameter_rows].sum(axis=1)
+                group.backward(values, grads, totals)
+        totals = totals[self._parameter_rows] + grads[self._parameter_rows].sum(axis=1)
         if reduction == "mean":
-            totals /= batch
+            totals /= values.shape[1]
         for parameter, total in zip(self.parameters, totals.tolist(), strict=True):
             parameter.grad += total
 
@@ -160,12 +211,6 @@ class Tape:
             sample = int(np.argwhere(~np.isfinite(X))[0][0])
             raise ValueError(f"Tape.forward: X must be finite, got a NaN or inf at row {sample}")
         return X
-
-
-def _gather(values: np.ndarray, group: _Group) -> list[np.ndarray]:
-    """The group's inputs, one (k, B) view per argument position, from a single fancy index."""
-    block = values[group.parents.T]
-    return list(block)
 
 
 def trace(fn: Callable[..., Value], n_inputs: int) -> Tape:
