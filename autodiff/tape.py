@@ -207,6 +207,8 @@ class Tape:
             raise TypeError(f"Tape.forward: X must be an array of numbers ({error})") from None
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"Tape.forward: X must have shape (B, {self.n_inputs}), got {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("Tape.forward: X must have at least one row, got 0")
         if not np.isfinite(X).all():
             sample = int(np.argwhere(~np.isfinite(X))[0][0])
             raise ValueError(f"Tape.forward: X must be finite, got a NaN or inf at row {sample}")

@@ -183,6 +183,7 @@ def test_infinite_derivative_inside_a_batch_is_an_error():
         ([1.0, 2.0], ValueError),
         ([[float("nan")]], ValueError),
         ([["a"]], TypeError),
+        (np.empty((0, 1)), ValueError),
     ],
 )
 def test_bad_batches_are_refused(X, error):
@@ -241,3 +242,25 @@ def test_tracing_leaves_no_grad_mode_untouched():
     with no_grad():
         tape = trace(lambda x: x * 3.0, 1)
     np.testing.assert_allclose(tape.forward([[2.0]]), [6.0])
+
+
+def test_layers_with_computed_or_shared_weights_match_eager():
+    """Weights that are not leaves, and a neuron reading one input twice, take the generic path."""
+    scale = Value(1.5, "scale")
+    ws = [Value(0.3), Value(-0.7)]
+
+    def fn(x1, x2):
+        computed = [linear([w * scale for w in ws], [x1, x2], 0.1) for _ in range(3)]
+        repeated = linear(ws, [x1, x1], scale)
+        return sum_values([z.tanh() for z in computed]) * repeated
+
+    X = np.array([[0.2, -1.0], [1.4, 0.3], [-0.6, 0.9]])
+    tape = trace(fn, 2)
+    expected = [fn(Value(a), Value(b)).data for a, b in X]
+    np.testing.assert_allclose(tape.forward(X), expected, rtol=1e-12)
+    tape.backward("sum")
+    from_tape = [p.grad for p in tape.parameters]
+    for p in tape.parameters:
+        p.grad = 0.0
+    sum_values([fn(Value(a), Value(b)) for a, b in X]).backward()
+    np.testing.assert_allclose(from_tape, [p.grad for p in tape.parameters], rtol=1e-12)
