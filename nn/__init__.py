@@ -1,1 +1,42 @@
-"""Neural networks on autodiff Values: neurons, layers, MLPs, losses, optimizers, JSON state."""
+"""Neural networks on autodiff Values: neurons, layers, MLPs, losses, optimizers, JSON state.
+
+Shaped like micrograd and PyTorch: `MLP(2, [16, 16, 1])`, `model(x)`, `model.parameters()`,
+losses as plain functions, `SGD`/`Adam` with `step()` and `zero_grad()`, `save`/`load` as JSON.
+"""
+
+from nn.datasets import make_moons
+from nn.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    half_sse,
+    hinge_loss,
+    max_margin_loss,
+    mse,
+    softmax,
+    softmax_cross_entropy,
+)
+from nn.module import MLP, Layer, Module, Neuron, init_weights
+from nn.optim import SGD, Adam, Optimizer
+from nn.state import load, save
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "Adam",
+    "Layer",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "half_sse",
+    "hinge_loss",
+    "init_weights",
+    "load",
+    "make_moons",
+    "max_margin_loss",
+    "mse",
+    "save",
+    "softmax",
+    "softmax_cross_entropy",
+]

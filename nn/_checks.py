@@ -1,0 +1,84 @@
+"""Checks at nn's boundary: sizes, activation names, finite numbers, matrices and vectors.
+
+Each check returns the cleaned value or raises a ValueError that names where the bad input sits,
+what was expected and what came, so `from_weights`, `load_state_dict` and `nn.load` all report a
+malformed parameter the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "linear")
+
+
+def _shown(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def activation(name: Any, where: str) -> str:
+    """`name` if it is one of ACTIVATIONS; the error lists the valid ones."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        valid = ", ".join(repr(a) for a in ACTIVATIONS)
+        raise ValueError(f"{where}: activation must be one of {valid} (got {_shown(name)})")
+    return name
+
+
+def size(n: Any, where: str) -> int:
+    """`n` as a positive int (bools and floats are refused: 2.0 units is a slip, not a size)."""
+    if isinstance(n, bool | np.bool_) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{where} must be a positive int (got {_shown(n)})")
+    return int(n)
+
+
+def number(x: Any, where: str) -> float:
+    """`x` as a finite float; bools, strings, None, NaN and infinities are refused."""
+    if isinstance(x, bool | np.bool_) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{where} must be a number (got {type(x).__name__} {_shown(x)})")
+    try:
+        value = float(x)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"{where} must be a finite number (got {_shown(x)})")
+    return value
+
+
+def _sequence(obj: Any, where: str) -> list[Any]:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.ndim > 0 else [obj.item()]
+    if not isinstance(obj, list | tuple):
+        raise ValueError(f"{where} must be a list or numpy array (got {type(obj).__name__})")
+    return list(obj)
+
+
+def vector(obj: Any, length: int | None, where: str) -> list[float]:
+    """A flat list of finite floats, of `length` entries when given."""
+    if isinstance(obj, np.ndarray) and obj.ndim != 1:
+        raise ValueError(f"{where} must be a vector (got an array of shape {obj.shape})")
+    items = _sequence(obj, where)
+    if length is not None and len(items) != length:
+        raise ValueError(f"{where} must have {length} entries (got {len(items)})")
+    return [number(x, f"{where}[{i}]") for i, x in enumerate(items)]
+
+
+def matrix(obj: Any, shape: tuple[int | None, int | None], where: str) -> list[list[float]]:
+    """Rows of finite floats, nout x nin; a None in `shape` takes the size found."""
+    if isinstance(obj, np.ndarray) and obj.ndim != 2:
+        raise ValueError(f"{where} must be a 2-D nout x nin array (got shape {obj.shape})")
+    rows = _sequence(obj, where)
+    nout, nin = shape
+    if not rows or (nout is not None and len(rows) != nout):
+        expected = "at least one" if nout is None else str(nout)
+        raise ValueError(f"{where} must have {expected} rows (got {len(rows)})")
+    if nin is None:
+        first = rows[0]
+        nin = len(first) if isinstance(first, list | tuple) and first else None
+    if nin is None:
+        raise ValueError(f"{where}[0] must be a non-empty row of numbers (got {_shown(rows[0])})")
+    return [vector(row, nin, f"{where}[{j}]") for j, row in enumerate(rows)]

@@ -1,0 +1,210 @@
+"""Losses as plain functions: Values (and numbers for targets) in, one scalar Value out.
+
+Outputs and targets are flat sequences of equal length (a single Value and a single number are
+read as sequences of one), except for softmax cross-entropy, which takes one vector of logits or
+a batch of them. Each covers a convention of the derivations this project grew from:
+`half_sse` is the seeds' E = 1/2 Σ (y - t)², `binary_cross_entropy` their J averaged over m
+samples, `softmax_cross_entropy` the softmax output of seed 002, `hinge_loss` micrograd's.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from autodiff import Value, logsumexp, sum_values
+from nn import _checks
+
+EPS = 1e-12  # binary_cross_entropy keeps p and 1 - p at least this far from 0
+
+
+def _as_list(x: Any) -> list[Any]:
+    """A sequence or numpy array as a list; one Value or number as a list of one."""
+    return [x] if isinstance(x, Value | numbers.Real) else list(x)
+
+
+def _is_vector(x: Any) -> bool:
+    return isinstance(x, Sequence | np.ndarray) and not isinstance(x, str)
+
+
+def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[Any]]:
+    ys = [y if isinstance(y, Value) else Value(y) for y in _as_list(outputs)]
+    ts = _as_list(targets)
+    if len(ys) != len(ts):
+        raise ValueError(
+            f"{where}: outputs and targets must have the same length "
+            f"(got {len(ys)} outputs and {len(ts)} targets)"
+        )
+    if not ys:
+        raise ValueError(f"{where}: expected at least one output (got none)")
+    return ys, ts
+
+
+def _unit_targets(targets: list[Any], where: str) -> list[float]:
+    ts = [_checks.number(t, f"{where}: targets[{i}]") for i, t in enumerate(targets)]
+    for i, t in enumerate(ts):
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"{where}: targets must lie in [0, 1] (got {t} at position {i})")
+    return ts
+
+
+def half_sse(outputs: Any, targets: Any) -> Value:
+    """E = 1/2 Σ (y - t)²: the seeds' loss, whose derivative dE/dy = y - t has no factor 2."""
+    ys, ts = _pairs(outputs, targets, "half_sse")
+    loss = 0.5 * sum_values([(y - t) ** 2 for y, t in zip(ys, ts, strict=True)])
+    loss.label = "E"
+    return loss
+
+
+def mse(outputs: Any, targets: Any, reduction: str = "mean") -> Value:
+    """Σ (y - t)² divided by the count (`reduction="mean"`) or not (`"sum"`)."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"mse: reduction must be 'mean' or 'sum' (got {reduction!r})")
+    ys, ts = _pairs(outputs, targets, "mse")
+    loss = sum_values([(y - t) ** 2 for y, t in zip(ys, ts, strict=True)])
+    if reduction == "mean":
+        loss = loss / len(ys)
+    loss.label = "MSE"
+    return loss
+
+
+def _safe_log(v: Value) -> Value:
+    """log v, with v lifted to EPS when it is smaller, keeping v in the graph.
+
+    Only a known number is lifted: under `autodiff.trace` the data is not a float yet.
+    """
+    if isinstance(v.data, float) and v.data < EPS:
+        v = v + (EPS - v.data)
+    return v.log()
+
+
+def binary_cross_entropy(probs: Any, targets: Any) -> Value:
+    """J = -1/m Σ [t log p + (1 - t) log(1 - p)] from probabilities p in [0, 1].
+
+    A term whose target weight is 0 is left out, so a saturated p = 1 with t = 1 costs no
+    log(0); where a needed p or 1 - p is below 1e-12 it is lifted to 1e-12 (as PyTorch clamps
+    the log), so the loss and its gradient stay finite. From logits,
+    `binary_cross_entropy_with_logits` is exact everywhere.
+    """
+    where = "binary_cross_entropy"
+    ps, ts = _pairs(probs, targets, where)
+    ts = _unit_targets(ts, where)
+    terms = []
+    for i, (p, t) in enumerate(zip(ps, ts, strict=True)):
+        if isinstance(p.data, float) and not 0.0 <= p.data <= 1.0:
+            raise ValueError(
+                f"{where}: probabilities must lie in [0, 1] (got {p.data} at position {i}); "
+                "for raw scores use binary_cross_entropy_with_logits"
+            )
+        if t > 0.0:
+            terms.append(_safe_log(p) if t == 1.0 else t * _safe_log(p))
+        if t < 1.0:
+            q = 1.0 - p
+            terms.append(_safe_log(q) if t == 0.0 else (1.0 - t) * _safe_log(q))
+    loss = sum_values(terms) * (-1.0 / len(ps))
+    loss.label = "J"
+    return loss
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+    """J = 1/m Σ [softplus(z) - t z], the same as BCE of sigmoid(z), stable for any z.
+
+    log σ(z) = -softplus(-z) and log(1 - σ(z)) = -softplus(z); softplus never overflows, and
+    dJ/dz = (σ(z) - t)/m, the seeds' dz = a - y.
+    """
+    where = "binary_cross_entropy_with_logits"
+    zs, ts = _pairs(logits, targets, where)
+    ts = _unit_targets(ts, where)
+    terms = []
+    for z, t in zip(zs, ts, strict=True):
+        if t == 0.0:
+            terms.append(z.softplus())
+        elif t == 1.0:
+            terms.append((-z).softplus())
+        else:
+            terms.append(z.softplus() - t * z)
+    loss = sum_values(terms) / len(zs)
+    loss.label = "J"
+    return loss
+
+
+def softmax(logits: Sequence[Value]) -> list[Value]:
+    """exp(z_i) / Σ exp(z_j), computed as exp(z_i - logsumexp(z)) so nothing overflows."""
+    zs = [z if isinstance(z, Value) else Value(z) for z in logits]
+    lse = logsumexp(zs)
+    return [(z - lse).exp() for z in zs]
+
+
+def _class_weights(target: Any, n: int, where: str) -> list[float]:
+    """A target as a probability vector over n classes: a class index or the vector itself."""
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool | np.bool_):
+        if not 0 <= target < n:
+            raise ValueError(f"{where} must be a class index in 0..{n - 1} (got {target})")
+        return [1.0 if k == target else 0.0 for k in range(n)]
+    if not _is_vector(target):
+        raise ValueError(
+            f"{where} must be a class index or {n} probabilities (got {type(target).__name__})"
+        )
+    weights = _unit_targets(list(target), where)
+    if len(weights) != n or abs(sum(weights) - 1.0) > 1e-9:
+        raise ValueError(
+            f"{where} must be {n} probabilities summing to 1 "
+            f"(got {len(weights)} summing to {sum(weights):.6g})"
+        )
+    return weights
+
+
+def _one_softmax_ce(logits: Sequence[Any], target: Any, where: str) -> Value:
+    zs = [z if isinstance(z, Value) else Value(z) for z in logits]
+    if not zs:
+        raise ValueError(f"{where}: expected at least one logit (got none)")
+    weights = _class_weights(target, len(zs), f"{where}: target")
+    lse = logsumexp(zs)
+    terms = [lse - z if w == 1.0 else w * (lse - z) for z, w in zip(zs, weights, strict=True) if w]
+    return terms[0] if len(terms) == 1 else sum_values(terms)
+
+
+def softmax_cross_entropy(logits: Any, targets: Any) -> Value:
+    """-Σ t_k log softmax(z)_k = logsumexp(z) - z_target, for one sample or the mean of a batch.
+
+    `logits` is one vector of Values with `targets` a class index or a probability vector, or a
+    list of such vectors with one target each. dL/dz = softmax(z) - t, the seeds' y - t.
+    """
+    where = "softmax_cross_entropy"
+    rows = _as_list(logits)
+    if rows and all(_is_vector(r) for r in rows):
+        ts = _as_list(targets)
+        if len(ts) != len(rows):
+            raise ValueError(
+                f"{where}: logits and targets must have the same length "
+                f"(got {len(rows)} rows of logits and {len(ts)} targets)"
+            )
+        pairs = enumerate(zip(rows, ts, strict=True))
+        parts = [_one_softmax_ce(r, t, f"{where}[{i}]") for i, (r, t) in pairs]
+        loss = sum_values(parts) / len(parts)
+    else:
+        loss = _one_softmax_ce(rows, targets, where)
+    loss.label = "L"
+    return loss
+
+
+def hinge_loss(scores: Any, targets: Any) -> Value:
+    """micrograd's max-margin loss: the mean of relu(1 - t·s) for labels t in {-1, +1}."""
+    where = "hinge_loss"
+    ss, ts = _pairs(scores, targets, where)
+    labels = [_checks.number(t, f"{where}: targets[{i}]") for i, t in enumerate(ts)]
+    for i, t in enumerate(labels):
+        if t not in (-1.0, 1.0):
+            raise ValueError(
+                f"{where}: targets must be -1 or +1 (got {t} at position {i}); "
+                "for 0/1 labels pass 2*y - 1"
+            )
+    loss = sum_values([(1.0 - t * s).relu() for s, t in zip(ss, labels, strict=True)]) / len(ss)
+    loss.label = "hinge"
+    return loss
+
+
+max_margin_loss = hinge_loss

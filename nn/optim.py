@@ -1,0 +1,104 @@
+"""Optimizers in PyTorch's shape: built on a list of parameters, then `zero_grad()` and `step()`.
+
+Each step reads every parameter's `.grad` (a float, or a Value after
+`backward(create_graph=True)`) and changes its `.data` in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from autodiff import Value
+
+
+def _rate(x: Any, name: str, where: str, upper: float = math.inf) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not 0.0 <= x < upper:
+        kind = "a non-negative number" if upper == math.inf else f"a number in [0, {upper:g})"
+        raise ValueError(f"{where}: {name} must be {kind} (got {x!r})")
+    return float(x)
+
+
+def _grad(p: Value) -> float:
+    return p.grad.data if isinstance(p.grad, Value) else p.grad
+
+
+class Optimizer:
+    """Holds the parameters: each a Value, each at most once (else it would move twice a step)."""
+
+    def __init__(self, params: Iterable[Value], where: str) -> None:
+        self.params: list[Value] = list(params)
+        if not self.params:
+            raise ValueError(f"{where}: params must hold at least one Value (got none)")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{where}: params[{i}] must be a Value (got {type(p).__name__})")
+        if len(set(self.params)) != len(self.params):
+            raise ValueError(f"{where}: params must not repeat a Value (pass each one once)")
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's grad to 0 before the next backward."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Move every parameter using its current grad."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Gradient descent, w ← w - lr·g; with momentum μ, PyTorch's v ← μ·v + g, w ← w - lr·v."""
+
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
+        super().__init__(params, "SGD")
+        self.lr = _rate(lr, "lr", "SGD")
+        self.momentum = _rate(momentum, "momentum", "SGD", upper=1.0)
+        self.velocity = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        lr, mu, velocity = self.lr, self.momentum, self.velocity
+        if mu == 0.0:
+            for p in self.params:
+                p.data -= lr * _grad(p)
+            return
+        for i, p in enumerate(self.params):
+            velocity[i] = v = mu * velocity[i] + _grad(p)
+            p.data -= lr * v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): steps of about lr per parameter, scaled by running grad moments."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params, "Adam")
+        self.lr = _rate(lr, "lr", "Adam")
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair of numbers in [0, 1) (got {betas!r})")
+        self.betas = (
+            _rate(betas[0], "betas[0]", "Adam", upper=1.0),
+            _rate(betas[1], "betas[1]", "Adam", upper=1.0),
+        )
+        self.eps = _rate(eps, "eps", "Adam")
+        self.t = 0
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        # bias corrections folded into the step size, as in the paper's efficient form
+        scale = self.lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        eps = self.eps * math.sqrt(1.0 - b2**self.t)
+        m, v = self.m, self.v
+        for i, p in enumerate(self.params):
+            g = _grad(p)
+            m[i] = mi = b1 * m[i] + (1.0 - b1) * g
+            v[i] = vi = b2 * v[i] + (1.0 - b2) * g * g
+            p.data -= scale * mi / (math.sqrt(vi) + eps)

@@ -1,0 +1,256 @@
+"""Neuron, Layer and MLP: call forms, labels, initialisation, graph shape, numpy views."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import nn
+from autodiff import Value, topological_order
+
+NUMPY_ACT = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "linear": lambda z: z,
+}
+
+
+def numpy_forward(weights, biases, x, activation, output_activation):
+    a = np.asarray(x, dtype=float)
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        act = output_activation if i == len(weights) - 1 else activation
+        a = NUMPY_ACT[act](np.asarray(w) @ a + np.asarray(b))
+    return a
+
+
+def test_mlp_micrograd_call_forms_give_relu_hidden_linear_output():
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    out = model([0.5, -1.0])
+    assert isinstance(out, Value)
+    assert [layer.activation for layer in model.layers] == ["relu", "relu", "linear"]
+    assert len(model.parameters()) == (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
+    assert all(isinstance(p, Value) for p in model.parameters())
+
+
+def test_mlp_with_several_outputs_returns_a_list():
+    out = nn.MLP(3, [4, 3], seed=1)([1.0, 2.0, 3.0])
+    assert isinstance(out, list)
+    assert len(out) == 3
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_mlp_forward_matches_numpy_matrix_forward(activation):
+    model = nn.MLP(3, [5, 4, 2], activation=activation, output_activation="tanh", seed=3)
+    x = [0.3, -1.2, 2.0]
+    got = [v.data for v in model(x)]
+    want = numpy_forward(model.weights(), model.biases(), x, activation, "tanh")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_inputs_may_be_values_and_gradients_reach_them():
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=2)
+    x = [Value(0.4), Value(-0.7)]
+    model(x).backward()
+    assert all(isinstance(v.grad, float) and v.grad != 0.0 for v in x)
+
+
+def test_layer_returns_one_value_for_one_unit_as_micrograd_does():
+    assert isinstance(nn.Layer(2, 1, seed=0)([1.0, 2.0]), Value)
+    assert len(nn.Layer(2, 3, seed=0)([1.0, 2.0])) == 3
+
+
+def test_neuron_computes_activation_of_weighted_sum():
+    neuron = nn.Neuron.from_weights([0.5, -2.0], 0.25, activation="tanh")
+    assert neuron([1.0, 3.0]).data == pytest.approx(math.tanh(0.25 + 0.5 - 6.0), abs=1e-15)
+    assert [p.label for p in neuron.parameters()] == ["w[0]", "w[1]", "b"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Neuron(2, activation="softmax"),
+        lambda: nn.Layer(2, 2, activation="Relu"),
+        lambda: nn.MLP(2, [2, 1], activation="gelu"),
+        lambda: nn.MLP(2, [2, 1], output_activation="softmax"),
+        lambda: nn.MLP.from_weights([[[1.0]]], [[0.0]], activation="elu"),
+    ],
+)
+def test_unknown_activation_is_a_value_error_listing_the_valid_ones(make):
+    with pytest.raises(ValueError) as error:
+        make()
+    for name in ("'relu'", "'tanh'", "'sigmoid'", "'linear'"):
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda: nn.MLP(0, [2]), "nin must be a positive int (got 0)"),
+        (lambda: nn.MLP(2, []), "nouts must be a non-empty list"),
+        (lambda: nn.MLP(2, [2, 1.5]), "nouts[1] must be a positive int (got 1.5)"),
+        (lambda: nn.Layer(2, True), "nout must be a positive int (got True)"),
+    ],
+)
+def test_bad_sizes_say_what_was_expected_and_what_came(make, fragment):
+    with pytest.raises(ValueError, match=None) as error:
+        make()
+    assert fragment in str(error.value)
+
+
+def test_wrong_number_of_inputs_names_both_counts():
+    model = nn.MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"expected 2 inputs \(got 3\)"):
+        model([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="sequence of 2 numbers"):
+        model(1.0)
+
+
+def test_parameters_are_labelled_where_they_sit():
+    model = nn.MLP(2, [3, 2], seed=0)
+    layer1, layer2 = model.layers
+    assert layer1.neurons[1].w[0].label == "W1[1,0]"
+    assert layer1.neurons[2].b.label == "b1[2]"
+    assert layer2.neurons[0].w[2].label == "W2[0,2]"
+    assert layer2.neurons[0].b.label == "b2[0]"
+    assert [name for name, _ in model.named_parameters()] == [p.label for p in model.parameters()]
+
+
+def test_intermediate_results_carry_the_seeds_names():
+    model = nn.MLP(1, [2, 2], activation="sigmoid", output_activation="linear", seed=0)
+    out = model([1.0])
+    assert [v.label for v in out] == ["z2[0]", "z2[1]"]
+    a1 = out[0].parents[2]  # linear's inputs: W2[0,0], W2[0,1], a1[0], a1[1], b2[0]
+    assert a1.label == "a1[0]"
+    assert a1.parents[0].label == "z1[0]"
+
+
+def test_a_weighted_sum_is_one_linear_node_so_each_layer_adds_two_levels():
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    out = model([0.1, 0.2])
+    assert out.op.name == "linear"
+    assert len(out.parents) == 2 * 16 + 1
+    depth: dict[Value, int] = {}
+    for node in topological_order(out):
+        depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
+    assert depth[out] == 5  # linear, relu, linear, relu, linear above the leaves
+    # 33 linear nodes + 32 relu + 337 parameters + 2 inputs: no chain of binary additions
+    assert len(depth) == 33 + 32 + 337 + 2
+
+
+def test_input_numbers_are_wrapped_once_per_forward_not_once_per_neuron():
+    model = nn.MLP(2, [8, 1], seed=0)
+    out = model([0.1, 0.2])
+    leaves = {n for n in topological_order(out) if not n.parents} - set(model.parameters())
+    assert len(leaves) == 2
+
+
+def test_initialisation_is_reproducible_from_an_int_or_a_generator():
+    a = nn.MLP(2, [4, 3, 1], seed=7).weights()
+    b = nn.MLP(2, [4, 3, 1], seed=7).weights()
+    c = nn.MLP(2, [4, 3, 1], seed=np.random.default_rng(7)).weights()
+    d = nn.MLP(2, [4, 3, 1], seed=8).weights()
+    for x, y, z in zip(a, b, c, strict=True):
+        np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(x, z)
+    assert not np.array_equal(a[0], d[0])
+
+
+def test_layers_of_one_model_draw_different_weights():
+    w = nn.MLP(4, [4, 4, 4], seed=0).weights()
+    assert not np.array_equal(w[1], w[2])
+
+
+def test_biases_start_at_zero():
+    assert all(np.all(b == 0.0) for b in nn.MLP(3, [5, 2], seed=0).biases())
+
+
+@pytest.mark.parametrize(
+    ("activation", "variance"),
+    [
+        ("relu", 2.0 / 400),  # He: keeps E[z²] across relu layers
+        ("tanh", 2.0 / (400 + 300)),  # Glorot
+        ("sigmoid", 2.0 / (400 + 300)),
+        ("linear", 2.0 / (400 + 300)),
+    ],
+)
+def test_initial_weight_variance_follows_he_or_glorot(activation, variance):
+    w = nn.init_weights(400, 300, activation, seed=0)
+    assert w.shape == (300, 400)
+    assert np.abs(w).max() <= math.sqrt(3 * variance)
+    assert w.var() == pytest.approx(variance, rel=0.02)
+
+
+def test_from_weights_keeps_the_given_numbers_and_shapes():
+    weights = [np.array([[0.2], [-0.3]]), [[0.4, -0.5], [0.3, 0.8]]]
+    biases = [[0.1, 0.1], np.array([0.2, -0.1])]
+    model = nn.MLP.from_weights(weights, biases)
+    assert model.nin == 1 and model.nouts == (2, 2)
+    assert model.activation == model.output_activation == "sigmoid"
+    for got, want in zip(model.weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, np.asarray(want))
+    for got, want in zip(model.biases(), biases, strict=True):
+        np.testing.assert_array_equal(got, np.asarray(want))
+
+
+@pytest.mark.parametrize(
+    ("weights", "biases", "fragment"),
+    [
+        ([[[1.0, 2.0]], [[1.0, 2.0]]], [[0.0], [0.0]], "weights[1][0] must have 1 entries (got 2)"),
+        ([[[1.0, 2.0]]], [[0.0, 0.0]], "biases[0] must have 1 entries (got 2)"),
+        ([[[1.0, 2.0], [3.0]]], [[0.0, 0.0]], "weights[0][1] must have 2 entries (got 1)"),
+        ([[[1.0, "x"]]], [[0.0]], "weights[0][0][1] must be a number (got str 'x')"),
+        ([[[1.0, float("nan")]]], [[0.0]], "weights[0][0][1] must be a finite number"),
+        ([[[True]]], [[0.0]], "must be a number (got bool True)"),
+        ([np.ones(3)], [[0.0]], "must be a 2-D nout x nin array (got shape (3,))"),
+        ([[[1.0]]], [], "one entry per layer"),
+    ],
+)
+def test_from_weights_rejects_malformed_parameters(weights, biases, fragment):
+    with pytest.raises(ValueError) as error:
+        nn.MLP.from_weights(weights, biases)
+    assert fragment in str(error.value)
+
+
+def test_grads_come_out_as_nout_by_nin_arrays_matching_each_value():
+    model = nn.MLP(3, [4, 2], activation="tanh", seed=5)
+    out = model([0.5, -0.2, 0.9])
+    (out[0] * out[1]).backward()
+    for layer, dw, db in zip(model.layers, model.weight_grads(), model.bias_grads(), strict=True):
+        assert dw.shape == (layer.nout, layer.nin)
+        assert db.shape == (layer.nout,)
+        for j, neuron in enumerate(layer.neurons):
+            assert db[j] == neuron.b.grad
+            assert list(dw[j]) == [w.grad for w in neuron.w]
+
+
+def test_zero_grad_resets_every_parameter():
+    model = nn.MLP(2, [3, 1], seed=0)
+    model([1.0, 1.0]).backward()
+    assert any(p.grad != 0.0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_parameters_returns_a_fresh_list_so_callers_cannot_corrupt_the_model():
+    model = nn.MLP(2, [3, 1], seed=0)
+    params = model.parameters()
+    params.clear()
+    assert len(model.parameters()) == 13
+
+
+def test_a_user_module_overriding_parameters_gets_zero_grad_and_a_state_dict():
+    class Pair(nn.Module):
+        def __init__(self):
+            self.a, self.b = Value(1.0), Value(2.0)
+
+        def parameters(self):
+            return [self.a, self.b]
+
+    pair = Pair()
+    pair.a.grad = 3.0
+    pair.zero_grad()
+    assert pair.a.grad == 0.0
+    assert pair.state_dict() == {"0": 1.0, "1": 2.0}
