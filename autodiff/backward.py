@@ -8,27 +8,37 @@ from typing import Any
 from autodiff.value import Value
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Every node `root` depends on, each after all of its parents; `root` last.
+def _walk(root: Value) -> tuple[list[Value], list[Value]]:
+    """The leaves `root` depends on, and the op nodes in an order where parents come first.
 
     An explicit stack instead of recursion, so graphs of any depth work.
     """
-    order: list[Value] = []
+    leaves: list[Value] = []
+    interior: list[Value] = []
     seen: set[Value] = set()
     stack: list[tuple[Value, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
-            order.append(node)
+            interior.append(node)
             continue
         if node in seen:
             continue
         seen.add(node)
+        if not node.parents:
+            leaves.append(node)
+            continue
         stack.append((node, True))
         for parent in node.parents:
             if parent not in seen:
                 stack.append((parent, False))
-    return order
+    return leaves, interior
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, each after all of its parents (leaves first); `root` last."""
+    leaves, interior = _walk(root)
+    return leaves + interior
 
 
 def local_derivatives(node: Value, as_values: bool = False) -> tuple[Any, ...]:
@@ -48,18 +58,21 @@ def local_derivatives(node: Value, as_values: bool = False) -> tuple[Any, ...]:
     return op.local(*parents[:split], *fixed, node)
 
 
-def _sweep(order: list[Value], create_graph: bool) -> None:
-    """Apply the chain rule from the last node of `order` back to the first.
+def _sweep(root: Value, interior: list[Value], create_graph: bool) -> None:
+    """Seed root.grad = 1 and apply the chain rule from the end of `interior` back to its start.
 
-    Every `.grad` in `order` must start at zero but the seed's: each node's gradient is complete
-    when it is reached, because all the nodes that use it come later in the order.
+    Every `.grad` in `interior` must start at zero: each node's gradient is complete when it is
+    reached, because all the nodes that use it come later in the order.
     """
-    node = order[-1]
+    root.grad = Value(1.0) if create_graph else 1.0
+    node = root
     try:
-        for node in reversed(order):
+        for node in reversed(interior):
             g = node.grad
-            if node.op is None or g == 0.0:
+            if g == 0.0:
                 continue
+            if not create_graph and g - g != 0.0:
+                raise OverflowError("the gradient reaching this node is not finite")
             partials = local_derivatives(node, create_graph)
             # an op's fixed parameters (consts) come last and get no partial: zip stops before
             for parent, partial in zip(node.parents, partials, strict=False):
@@ -69,31 +82,45 @@ def _sweep(order: list[Value], create_graph: bool) -> None:
         raise type(error)(f"backward through {node.op.name}{label}: {error}") from error
 
 
+def _check_finite(leaves: list[Value]) -> None:
+    for leaf in leaves:
+        grad = leaf.grad
+        if not isinstance(grad, Value) and grad - grad != 0.0:
+            label = f" (label {leaf.label!r})" if leaf.label else ""
+            raise OverflowError(
+                f"backward: the gradient of the leaf {leaf.data!r}{label} is not finite ({grad})"
+            )
+
+
 def backward(root: Value, create_graph: bool = False) -> None:
     """Seed root.grad = 1 and add d(root)/d(node) to `.grad` of every node root depends on.
 
-    Gradients from earlier calls are set aside during the sweep and added back after it, so
-    each node's new gradient is exactly the sum over paths, then accumulated as in PyTorch.
+    Leaves accumulate directly. Interior nodes pass on what reaches them, so their gradients
+    from earlier calls are set aside during the sweep and added back after it: each node gets
+    exactly its new sum over paths on top of what it had, as in PyTorch.
     """
-    order = topological_order(root)
-    earlier = [(node, node.grad) for node in order if node.grad != 0.0]
+    leaves, interior = _walk(root)
+    earlier = [(node, node.grad) for node in interior if node.grad != 0.0]
     for node, _ in earlier:
         node.grad = 0.0
-    root.grad = Value(1.0) if create_graph else 1.0
-    _sweep(order, create_graph)
+    if not interior:  # root is a leaf
+        earlier = [(root, root.grad)]
+    _sweep(root, interior, create_graph)
     for node, grad in earlier:
         node.grad = grad + node.grad
+    _check_finite(leaves)
 
 
 def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> list[Any]:
     """d(root)/d(w) for each w in `wrt`, leaving every `.grad` in the graph as it was."""
-    order = topological_order(root)
+    leaves, interior = _walk(root)
+    order = leaves + interior
     saved = [node.grad for node in order]
     try:
         for node in order:
             node.grad = 0.0
-        root.grad = Value(1.0) if create_graph else 1.0
-        _sweep(order, create_graph)
+        _sweep(root, interior, create_graph)
+        _check_finite(leaves)
         in_graph = set(order)
         zero = Value(0.0) if create_graph else 0.0
         return [w.grad if w in in_graph else zero for w in wrt]

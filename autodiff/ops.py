@@ -135,6 +135,13 @@ def _sin_any(x: Any) -> Any:
     return math.sin(x) if isinstance(x, float | int) else x.sin()
 
 
+def _power_slope(x: Any, n: Any) -> Any:
+    """n·x^(n-1), and 0 where n = 0: x^0 is constant even at x = 0, where 0^-1 is undefined."""
+    if isinstance(n, np.ndarray):
+        return np.where(n == 0, 0.0, n * x ** (n - 1))
+    return n * x ** (n - 1) if n != 0 else 0.0
+
+
 def _is_fraction(n: Any) -> Any:
     return n % 1 != 0
 
@@ -241,7 +248,7 @@ POW = Op(
     "**",
     lambda x, n: x**n,
     np.power,
-    lambda x, n, out: (n * x ** (n - 1),),
+    lambda x, n, out: (_power_slope(x, n),),
     text=("n·{x}^(n-1) with n = {y}",),
     latex=(r"{y}\,{x}^{{{y}-1}}",),
     consts=1,

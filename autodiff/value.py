@@ -82,7 +82,10 @@ def as_float(data: Any, where: str, label: str = "") -> float:
                 f"{where}: expected a real number (int, float or numpy scalar), "
                 f"got {type(data).__name__} {data!r}"
             )
-        data = float(data)
+        try:
+            data = float(data)
+        except OverflowError:
+            raise OverflowError(f"{where}: {data!r} is too large for a float") from None
     if data - data != 0.0:
         suffix = f" (label {label!r})" if label else ""
         raise ValueError(f"{where}: expected a finite number, got {data}{suffix}")
@@ -95,9 +98,11 @@ class Value:
     __slots__ = ("data", "grad", "label", "op", "parents")
 
     def __init__(self, data: Any, label: str = "") -> None:
-        if not isinstance(label, str):
+        if type(label) is not str:
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
-        self.data: Any = as_float(data, "Value", label)
+        if type(data) is not float or data - data != 0.0:
+            data = as_float(data, "Value", label)
+        self.data: Any = data
         self.grad: Any = 0.0
         self.label = label
         self.parents: tuple[Value, ...] = ()
@@ -203,6 +208,10 @@ def _operand(x: Any, op: Op) -> Value:
     """A Value for an operand: itself, or a constant leaf for a plain number."""
     if isinstance(x, Value):
         return x
+    if type(x) is float or type(x) is int:
+        return Value(x)
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
     if not isinstance(x, numbers.Real) or isinstance(x, bool | np.bool_):
         raise TypeError(f"{op.name}: expected a number or a Value, got {type(x).__name__} {x!r}")
     return Value(x)
