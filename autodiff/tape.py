@@ -10,7 +10,7 @@ parameters' `.grad`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,12 +125,13 @@ def _finite(array: np.ndarray, error: type[ArithmeticError], where: str) -> np.n
 class Tape:
     """A recorded scalar graph that evaluates and differentiates whole batches with numpy."""
 
-    def __init__(self, root: Value, inputs: list[Value], constants: set[Value]) -> None:
-        order = topological_order(root)
+    def __init__(self, roots: list[Value], inputs: list[Value], constants: set[Value]) -> None:
+        order = list(dict.fromkeys(node for root in roots for node in topological_order(root)))
         row = {node: i for i, node in enumerate(order)}
         self.n_inputs = len(inputs)
+        self.n_outputs = len(roots)
         self._size = len(order)
-        self._root = row[root]
+        self._roots = np.array([row[root] for root in roots], dtype=np.intp)
         self._input_rows = np.array([row.get(x, -1) for x in inputs])
         leaves = [node for node in order if node.op is None and node not in set(inputs)]
         self.parameters: list[Value] = [leaf for leaf in leaves if leaf not in constants]
@@ -168,7 +169,7 @@ class Tape:
         return groups
 
     def forward(self, X: Any) -> np.ndarray:
-        """fn evaluated on every row of X (shape (B, n_inputs)): an array of shape (B,)."""
+        """fn on every row of X (shape (B, n_inputs)): shape (B,), or (B, k) for k outputs."""
         X = self._check_batch(X)
         values = np.empty((self._size, X.shape[0]))
         used = self._input_rows >= 0
@@ -179,17 +180,22 @@ class Tape:
             for group in self._groups:
                 group.forward(values)
         self._values = values
-        return values[self._root].copy()
+        if self.n_outputs == 1:
+            return values[self._roots[0]].copy()
+        return values[self._roots].T.copy()
 
     def backward(self, reduction: str = "mean") -> None:
-        """Add the batch's mean (or sum) of d(output)/d(parameter) to each parameter's .grad."""
+        """Add the batch's mean (or sum) of d(output)/d(parameter) to each parameter's .grad.
+
+        With several outputs, the output differentiated is their sum.
+        """
         if reduction not in ("mean", "sum"):
             raise ValueError(f"Tape.backward: reduction must be 'mean' or 'sum', got {reduction!r}")
         if self._values is None:
             raise RuntimeError("Tape.backward: call forward(X) first")
         values = self._values
         grads = np.zeros_like(values)
-        grads[self._root] = 1.0
+        np.add.at(grads, self._roots, 1.0)
         totals = np.zeros(len(values))  # batch sums, for the leaves of matrix-product layers
         with np.errstate(all="ignore"):
             for group in reversed(self._groups):
@@ -215,12 +221,13 @@ class Tape:
         return X
 
 
-def trace(fn: Callable[..., Value], n_inputs: int) -> Tape:
+def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:
     """Record fn(*xs) for `n_inputs` input Values once, as a Tape to replay over batches.
 
-    Leaf Values that existed before the call (a model's weights) become the tape's parameters;
-    Values that fn makes from plain numbers are constants. fn must not look at its inputs'
-    numbers (`.data`): it would branch the same way for every row, so this raises TypeError.
+    fn returns one Value (or a sequence of Values: a model's several outputs). Leaf Values that
+    existed before the call (a model's weights) become the tape's parameters; Values that fn
+    makes from plain numbers are constants. fn must not look at its inputs' numbers (`.data`):
+    it would branch the same way for every row, so that raises TypeError.
     """
     if not isinstance(n_inputs, int) or isinstance(n_inputs, bool) or n_inputs < 1:
         raise ValueError(f"trace: n_inputs must be a positive int, got {n_inputs!r}")
@@ -233,6 +240,10 @@ def trace(fn: Callable[..., Value], n_inputs: int) -> Tape:
         out = fn(*inputs)
     finally:
         MODE.reset(token)
-    if not isinstance(out, Value):
-        raise TypeError(f"trace: fn must return a Value, got {type(out).__name__} {out!r}")
-    return Tape(out, inputs, set(recorder.constants))
+    roots = list(out) if isinstance(out, list | tuple) else [out]
+    if not roots or not all(isinstance(root, Value) for root in roots):
+        raise TypeError(
+            f"trace: fn must return a Value or a sequence of Values, got {type(out).__name__} "
+            f"{out!r}"
+        )
+    return Tape(roots, inputs, set(recorder.constants))

@@ -210,6 +210,8 @@ def test_n_inputs_must_be_a_positive_int(bad):
 def test_fn_must_return_a_value():
     with pytest.raises(TypeError, match="must return a Value"):
         trace(lambda x: 1.0, 1)
+    with pytest.raises(TypeError, match="must return a Value"):
+        trace(lambda x: [], 1)
 
 
 def test_every_op_row_replays_like_eager():
@@ -264,3 +266,16 @@ def test_layers_with_computed_or_shared_weights_match_eager():
         p.grad = 0.0
     sum_values([fn(Value(a), Value(b)) for a, b in X]).backward()
     np.testing.assert_allclose(from_tape, [p.grad for p in tape.parameters], rtol=1e-12)
+
+
+def test_several_outputs_replay_as_columns_and_backward_differentiates_their_sum():
+    w = Value(0.8, "w")
+    tape = trace(lambda x: [w * x, (w * x).tanh(), w * x], 1)
+    X = np.array([[0.5], [-1.0]])
+    np.testing.assert_allclose(
+        tape.forward(X), [[0.4, math.tanh(0.4), 0.4], [-0.8, math.tanh(-0.8), -0.8]], rtol=1e-15
+    )
+    tape.backward("sum")
+    # d/dw of (wx + tanh(wx) + wx) summed over the rows, with the repeated output counted twice
+    expected = sum(2 * x + x * (1 - math.tanh(0.8 * x) ** 2) for x in (0.5, -1.0))
+    assert w.grad == pytest.approx(expected, rel=1e-12)
