@@ -189,7 +189,7 @@ def draw_graph(
         if node not in drawn:
             continue
         i = index[node]
-        title = "" if names.is_constant(node) else names.text(node, bracket_negative=False)
+        title = node.label or ("" if names.is_constant(node) else names.text(node))
         record(f"v{i}", title, node.data, node.grad, node in on_path)
         if node.op is None:
             continue
@@ -261,9 +261,10 @@ def render(
         target = target.with_name(f"{target.name}.{format}")
     if shutil.which("dot") is None:
         raise DotNotFoundError(where)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        graphviz.Digraph.render(graph, outfile=target, format=format, cleanup=True)
+        picture = graphviz.Digraph.pipe(graph, format=format)
     except graphviz.ExecutableNotFound as error:
         raise DotNotFoundError(where) from error
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(picture)
     return target
