@@ -132,7 +132,7 @@ class Derivation:
         if self.wrt is self.root:
             lines.append(f"{whole} = 1: the derivative of a value with respect to itself.")
             return "\n".join(lines)
-        lines.append(f"{self._intro(wrt, root)}")
+        lines.append(self._intro(wrt, root))
         lines += self._groups_text()
         if self.definitions:
             lines += ["", "Names for unlabelled values:"]
@@ -197,7 +197,7 @@ class Derivation:
                 f"then branches at {n.text(branch)}:"
             )
         else:
-            head = f"The paths leave {n.text(branch)} through {len(self.groups)} nodes:"
+            head = f"The paths leave {n.text(branch)} along {len(self.groups)} edges:"
         lines = ["", head]
         for group in self.groups[: self.max_paths]:
             lines.append(
@@ -232,7 +232,7 @@ class Derivation:
                 chain = r" \to ".join(map(n.latex, self.common))
                 out += ["", f"Every path starts ${chain}$, then branches at ${branch}$:", ""]
             else:
-                out += ["", f"The paths leave ${branch}$ through {len(self.groups)} nodes:", ""]
+                out += ["", f"The paths leave ${branch}$ along {len(self.groups)} edges:", ""]
             for group in self.groups[: self.max_paths]:
                 out.append(
                     f"- via {self._via(group, latex=True)}: {_count(group.count)}, contributing "
