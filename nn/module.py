@@ -43,8 +43,13 @@ def init_weights(nin: int, nout: int, activation: str = "relu", seed: Seed = Non
     return np.random.default_rng(seed).uniform(-limit, limit, size=(nout, nin))
 
 
-def _as_values(x: Any, nin: int, where: str) -> list[Value]:
+def _input_labels(nin: int) -> tuple[str, ...]:
+    return tuple(f"x[{k}]" for k in range(nin))
+
+
+def _as_values(x: Any, labels: tuple[str, ...], where: str) -> list[Value]:
     """The inputs as Values, each number wrapped once (not once per neuron that reads it)."""
+    nin = len(labels)
     try:
         n = len(x)
     except TypeError:
@@ -53,7 +58,8 @@ def _as_values(x: Any, nin: int, where: str) -> list[Value]:
         ) from None
     if n != nin:
         raise ValueError(f"{where}: expected {nin} inputs (got {n})")
-    return [v if isinstance(v, Value) else Value(v) for v in x]
+    pairs = zip(x, labels, strict=True)
+    return [v if isinstance(v, Value) else Value(v, label) for v, label in pairs]
 
 
 class Module:
@@ -198,6 +204,7 @@ class Layer(Module):
         self.neurons: tuple[Neuron, ...] = tuple(neurons)
         self.nin = len(weights[0])
         self.nout = len(neurons)
+        self._xlabels = _input_labels(self.nin)
         self.activation = activation
         # W row by row, then b: the order of the matrix formulas (and of PyTorch's state dicts)
         self._params = (*(w for n in neurons for w in n.w), *(n.b for n in neurons))
@@ -208,7 +215,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The layer's outputs: a list, or one Value when nout is 1 (as in micrograd)."""
-        out = self._forward(_as_values(x, self.nin, "Layer"))
+        out = self._forward(_as_values(x, self._xlabels, "Layer"))
         return out[0] if len(out) == 1 else out
 
     def _forward(self, xs: list[Value]) -> list[Value]:
@@ -324,6 +331,7 @@ class MLP(Module):
             layers.append(layer)
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.nin = layers[0].nin
+        self._xlabels = layers[0]._xlabels
         self.nouts: tuple[int, ...] = tuple(layer.nout for layer in layers)
         self.activation = activation
         self.output_activation = output_activation
@@ -332,7 +340,7 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The network's output: one Value when the last layer has one unit, else a list."""
-        xs = _as_values(x, self.nin, "MLP")
+        xs = _as_values(x, self._xlabels, "MLP")
         for layer in self.layers:
             xs = layer._forward(xs)
         return xs[0] if len(xs) == 1 else xs
