@@ -249,7 +249,7 @@ POW = Op(
     lambda x, n: x**n,
     np.power,
     lambda x, n, out: (_power_slope(x, n),),
-    text=("n·{x}^(n-1) with n = {y}",),
+    text=("{y}·{x}^({y}-1)",),
     latex=(r"{y}\,{x}^{{{y}-1}}",),
     consts=1,
     domain=(
