@@ -1,0 +1,82 @@
+"""The seed example scripts run as a learner runs them and print what they promise."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(name: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "MISMATCH" not in result.stdout
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def seed000() -> str:
+    return run("seed_000_worked_example.py")
+
+
+ROW = re.compile(r"^(?P<name>.{32})\s*(?P<seed>\S+)\s+(?P<engine>\S+)\s+(\S+)\s+(?P<mark>ok|SLIP)$")
+
+SEED000_SLIPS = {
+    "0.8 · a1[1]",
+    "(1 - a2[0])²",
+    "(0 - a2[1])²",
+    "L",
+    "σ'(z2[1]) = a2[1](1 - a2[1])",
+    "δ2[0] = dL/db2[0]",
+    "dL/dW2[0,0] = δ2[0] a1[0]",
+    "dL/dW2[1,1] = δ2[1] a1[1]",
+    "δ1[0] = dL/dW1[0,0] = dL/db1[0]",
+    "δ1[0] inside the dL/dW1 line",
+}
+
+
+def test_seed000_example_marks_exactly_the_seeds_slips(seed000):
+    lines = seed000.splitlines()
+    rows = [(i, ROW.match(line)) for i, line in enumerate(lines)]
+    rows = [(i, m) for i, m in rows if m]
+    assert len(rows) == 32
+    slips = set()
+    for i, row in rows:
+        agrees = row["seed"] == row["engine"]
+        assert (row["mark"] == "ok") == agrees, lines[i]
+        if not agrees:
+            slips.add(row["name"].strip())
+            assert lines[i + 1].strip().startswith("why: ")
+            assert "no reason recorded" not in lines[i + 1]
+    assert slips == SEED000_SLIPS
+    assert "22 of 32 figures agree; 10 are slips." in seed000
+
+
+def test_seed000_example_prints_the_true_loss_and_outputs(seed000):
+    x, y = np.array([1.0]), np.array([1.0, 0.0])
+    a1 = 1 / (1 + np.exp(-(np.array([[0.2], [-0.3]]) @ x + 0.1)))
+    z2 = np.array([[0.4, -0.5], [0.3, 0.8]]) @ a1 + np.array([0.2, -0.1])
+    a2 = 1 / (1 + np.exp(-z2))
+    loss = 0.5 * np.sum((a2 - y) ** 2)
+    rows = {m["name"].strip(): m for m in map(ROW.match, seed000.splitlines()) if m}
+    assert (rows["L"]["seed"], rows["L"]["engine"]) == ("0.2846", f"{loss:.4f}")
+    assert f"{loss:.12g}" in seed000
+    assert rows["a2[0] = ŷ1"]["engine"] == "0.5510" and rows["a2[1] = ŷ2"]["engine"] == "0.6065"
+    assert "W2 δ2 = [-0.1168, 0.0825]" in seed000
+
+
+def test_seed001_example_matches_every_formula_and_the_first_order_prediction():
+    out = run("seed_001_elementwise_no_bias.py")
+    assert len(re.findall(r"^∂E/∂w\d\d .* ok$", out, flags=re.M)) == 8
+    assert out.count("SLIP") == 5
+    ratios = [float(r) for r in re.findall(r"change / prediction = ([\d.]+)", out)]
+    assert len(ratios) == 2
+    assert abs(ratios[1] - 1) < abs(ratios[0] - 1) < 1e-3
