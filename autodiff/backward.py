@@ -79,7 +79,8 @@ def _sweep(root: Value, interior: list[Value], create_graph: bool) -> None:
                 parent.grad += partial * g
     except (ArithmeticError, ValueError) as error:
         label = f" (label {node.label!r})" if node.label else ""
-        raise type(error)(f"backward through {node.op.name}{label}: {error}") from error
+        reason = str(error).removeprefix(f"{node.op.name}: ")
+        raise type(error)(f"backward through {node.op.name}{label}: {reason}") from error
 
 
 def _check_finite(leaves: list[Value]) -> None:
@@ -97,18 +98,30 @@ def backward(root: Value, create_graph: bool = False) -> None:
 
     Leaves accumulate directly. Interior nodes pass on what reaches them, so their gradients
     from earlier calls are set aside during the sweep and added back after it: each node gets
-    exactly its new sum over paths on top of what it had, as in PyTorch.
+    exactly its new sum over paths on top of what it had, as in PyTorch. If the sweep fails,
+    every grad is put back as it was.
     """
     leaves, interior = _walk(root)
+    before = [leaf.grad for leaf in leaves]
     earlier = [(node, node.grad) for node in interior if node.grad != 0.0]
     for node, _ in earlier:
         node.grad = 0.0
-    if not interior:  # root is a leaf
-        earlier = [(root, root.grad)]
-    _sweep(root, interior, create_graph)
+    try:
+        _sweep(root, interior, create_graph)
+        if interior:
+            _check_finite(leaves)
+    except Exception:
+        for leaf, grad in zip(leaves, before, strict=True):
+            leaf.grad = grad
+        for node in interior:
+            node.grad = 0.0
+        for node, grad in earlier:
+            node.grad = grad
+        raise
+    if not interior:  # root is a leaf: the seed accumulates like any gradient
+        root.grad = before[0] + root.grad
     for node, grad in earlier:
         node.grad = grad + node.grad
-    _check_finite(leaves)
 
 
 def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> list[Any]:

@@ -142,6 +142,13 @@ def _power_slope(x: Any, n: Any) -> Any:
     return n * x ** (n - 1) if n != 0 else 0.0
 
 
+def _value_power_slope(x: Any, y: Any) -> Any:
+    """y·x^(y-1) for a Value exponent; at x = 0 (where y > 0) the power is 0^(y-1), a constant."""
+    if isinstance(x, np.ndarray | float | int) or x.data != 0:
+        return y * x ** (y - 1)
+    return y * 0.0 ** (y.data - 1)  # 1 when y = 1, else 0 (y < 1 is infinite, caught later)
+
+
 def _is_fraction(n: Any) -> Any:
     return n % 1 != 0
 
@@ -272,7 +279,7 @@ POW_VALUE = Op(
     "**",
     lambda x, y: x**y,
     np.power,
-    lambda x, y, out: (y * x ** (y - 1), out * _log(x)),
+    lambda x, y, out: (_value_power_slope(x, y), out * _log(x)),
     text=("{y}·{x}^({y}-1)", "{out}·log {x}"),
     latex=(r"{y}\,{x}^{{{y}-1}}", r"{out}\,\log {x}"),
     domain=(
