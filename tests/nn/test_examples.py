@@ -80,3 +80,28 @@ def test_seed001_example_matches_every_formula_and_the_first_order_prediction():
     ratios = [float(r) for r in re.findall(r"change / prediction = ([\d.]+)", out)]
     assert len(ratios) == 2
     assert abs(ratios[1] - 1) < abs(ratios[0] - 1) < 1e-3
+
+
+def test_seed002_example_matches_both_pairings_and_shows_the_bias_slip():
+    out = run("seed_002_generic_network.py")
+    assert len(re.findall(r"engine gap \S+  ok$", out, flags=re.M)) == 10
+    assert out.count("SLIP") == 5
+    assert "could not be broadcast" in out
+    bias_gap = float(re.search(r"\(engine\); gap (\d+\.\d+)", out).group(1))
+    assert bias_gap > 0.1
+
+
+def test_seed003_example_matches_weights_and_biases_and_marks_three_slips():
+    out = run("seed_003_elementwise_with_bias.py")
+    assert len(re.findall(r"^∂E/∂[wb]\^\d_\d+ .* ok", out, flags=re.M)) == 12
+    assert out.count("SLIP") == 3
+    change, predicted = map(float, re.search(r"change (\S+) against .* = (\S+)\.", out).groups())
+    assert change < 0 and abs(change / predicted - 1) < 0.05
+
+
+def test_seed004_example_compares_matrices_and_the_recursion():
+    out = run("seed_004_vectorised_bce.py")
+    assert len(re.findall(r"engine gap \S+  ok$", out, flags=re.M)) == 8 + 3
+    assert out.count("SLIP") == 6
+    assert "m = 6 times too big (ratio 6.0)" in out
+    assert "the product is undefined" in out
