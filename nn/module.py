@@ -18,7 +18,7 @@ import numpy as np
 from autodiff import Value, linear
 from nn import _checks
 
-Seed = int | np.random.Generator | None
+SeedLike = int | np.random.Generator | None
 
 _APPLY: dict[str, Callable[[Value], Value] | None] = {
     "relu": Value.relu,
@@ -28,7 +28,9 @@ _APPLY: dict[str, Callable[[Value], Value] | None] = {
 }
 
 
-def init_weights(nin: int, nout: int, activation: str = "relu", seed: Seed = None) -> np.ndarray:
+def init_weights(
+    nin: int, nout: int, activation: str = "relu", seed: SeedLike = None
+) -> np.ndarray:
     """A nout x nin weight matrix drawn for `activation`, reproducible from `seed`.
 
     He uniform, U(±sqrt(6/nin)), for relu: it keeps the variance of z across relu layers.
@@ -112,7 +114,7 @@ class Module:
 class Neuron(Module):
     """One unit: activation(b + Σ w_i x_i), the weighted sum a single `linear` node."""
 
-    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = None) -> None:
+    def __init__(self, nin: int, activation: str = "relu", *, seed: SeedLike = None) -> None:
         activation = _checks.activation(activation, "Neuron")
         weights = init_weights(_checks.size(nin, "Neuron: nin"), 1, activation, seed)[0]
         self._build(weights.tolist(), 0.0, activation, row=None, layer="")
@@ -174,7 +176,9 @@ class Neuron(Module):
 class Layer(Module):
     """nout neurons reading the same inputs: z = W x + b, a = activation(z), W nout x nin."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = None) -> None:
+    def __init__(
+        self, nin: int, nout: int, activation: str = "relu", *, seed: SeedLike = None
+    ) -> None:
         activation = _checks.activation(activation, "Layer")
         nin = _checks.size(nin, "Layer: nin")
         nout = _checks.size(nout, "Layer: nout")
@@ -256,7 +260,9 @@ class MLP(Module):
     """A multilayer perceptron: `MLP(2, [16, 16, 1])` maps 2 inputs through 16, 16 to 1 output.
 
     Hidden layers use `activation`, the last layer `output_activation`. Layers are numbered from
-    1 in labels and state-dict names (W1, b1, W2, ...), like the seeds' W^[1], W^[2].
+    1 in labels and state-dict names (W1, b1, W2, ...), like the seeds' W^[1], W^[2]. Weights
+    start as `init_weights` draws them from `seed` (an int or a numpy Generator; None draws
+    fresh ones each time, as micrograd and PyTorch do), biases at 0.
     """
 
     def __init__(
@@ -266,7 +272,7 @@ class MLP(Module):
         activation: str = "relu",
         output_activation: str = "linear",
         *,
-        seed: Seed = None,
+        seed: SeedLike = None,
     ) -> None:
         nin = _checks.size(nin, "MLP: nin")
         sizes = _layer_sizes(nouts, "MLP")

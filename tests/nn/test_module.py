@@ -254,3 +254,13 @@ def test_a_user_module_overriding_parameters_gets_zero_grad_and_a_state_dict():
     pair.zero_grad()
     assert pair.a.grad == 0.0
     assert pair.state_dict() == {"0": 1.0, "1": 2.0}
+
+
+def test_layer_from_weights_takes_a_matrix_and_defaults_biases_to_zero():
+    layer = nn.Layer.from_weights([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], activation="linear")
+    assert (layer.nin, layer.nout) == (2, 3)
+    np.testing.assert_array_equal(layer.biases(), np.zeros(3))
+    assert [v.data for v in layer([2.0, 1.0])] == [1.0, 3.0, 1.0]
+    assert layer.neurons[2].w[1].label == "W[2,1]"
+    with pytest.raises(ValueError, match=r"biases must have 3 entries \(got 2\)"):
+        nn.Layer.from_weights([[1.0], [2.0], [3.0]], [0.0, 0.0])
