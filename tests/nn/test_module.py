@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nn
-from autodiff import Value, topological_order
+from autodiff import Value, topological_order, trace
 
 NUMPY_ACT = {
     "relu": lambda z: np.maximum(z, 0.0),
@@ -264,3 +264,17 @@ def test_layer_from_weights_takes_a_matrix_and_defaults_biases_to_zero():
     assert layer.neurons[2].w[1].label == "W[2,1]"
     with pytest.raises(ValueError, match=r"biases must have 3 entries \(got 2\)"):
         nn.Layer.from_weights([[1.0], [2.0], [3.0]], [0.0, 0.0])
+
+
+def test_an_mlp_replays_on_the_numpy_tape_with_the_eager_numbers_and_grads():
+    model = nn.MLP(2, [8, 8, 1], activation="tanh", seed=0)
+    X, _ = nn.make_moons(16, noise=0.1, seed=1)
+    tape = trace(lambda a, b: model([a, b]), 2)
+    np.testing.assert_allclose(tape.forward(X), [model(x).data for x in X.tolist()], rtol=1e-12)
+    model.zero_grad()
+    tape.backward(reduction="sum")
+    batched = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    for x in X.tolist():
+        model(x).backward()
+    np.testing.assert_allclose(batched, [p.grad for p in model.parameters()], rtol=1e-10)
