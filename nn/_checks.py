@@ -21,11 +21,11 @@ def _shown(x: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def activation(name: Any, where: str) -> str:
+def activation(name: Any, where: str, field: str = "activation") -> str:
     """`name` if it is one of ACTIVATIONS; the error lists the valid ones."""
     if not isinstance(name, str) or name not in ACTIVATIONS:
         valid = ", ".join(repr(a) for a in ACTIVATIONS)
-        raise ValueError(f"{where}: activation must be one of {valid} (got {_shown(name)})")
+        raise ValueError(f"{where}: {field} must be one of {valid} (got {_shown(name)})")
     return name
 
 

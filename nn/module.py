@@ -277,7 +277,7 @@ class MLP(Module):
         nin = _checks.size(nin, "MLP: nin")
         sizes = _layer_sizes(nouts, "MLP")
         activation = _checks.activation(activation, "MLP")
-        output_activation = _checks.activation(output_activation, "MLP: output_activation")
+        output_activation = _checks.activation(output_activation, "MLP", "output_activation")
         rng = np.random.default_rng(seed)
         weights = []
         for index, (fan_in, fan_out) in enumerate(zip([nin, *sizes], sizes, strict=False)):
@@ -301,7 +301,7 @@ class MLP(Module):
         activation = _checks.activation(activation, where)
         if output_activation is None:
             output_activation = activation
-        output_activation = _checks.activation(output_activation, f"{where}: output_activation")
+        output_activation = _checks.activation(output_activation, where, "output_activation")
         if not isinstance(weights, list | tuple) or not isinstance(biases, list | tuple):
             raise ValueError(
                 f"{where}: weights and biases must be lists with one entry per layer "

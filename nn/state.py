@@ -92,7 +92,7 @@ def from_document(doc: Any, where: str = "load") -> MLP:
         raise ValueError(f"{where}: nouts must be a non-empty list (got {nouts!r:.40})")
     sizes = [_checks.size(n, f"{where}: nouts[{i}]") for i, n in enumerate(nouts)]
     activation = _checks.activation(doc["activation"], where)
-    output_activation = _checks.activation(doc["output_activation"], f"{where}: output")
+    output_activation = _checks.activation(doc["output_activation"], where, "output_activation")
     weights, biases = doc["weights"], doc["biases"]
     for key, value in (("weights", weights), ("biases", biases)):
         if not isinstance(value, list) or len(value) != len(sizes):
