@@ -278,3 +278,14 @@ def test_an_mlp_replays_on_the_numpy_tape_with_the_eager_numbers_and_grads():
     for x in X.tolist():
         model(x).backward()
     np.testing.assert_allclose(batched, [p.grad for p in model.parameters()], rtol=1e-10)
+
+
+def test_viz_draws_a_neurons_weighted_sum_as_one_op_node_with_the_labels():
+    viz = pytest.importorskip("viz")
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    out = model([0.5, -0.5])
+    source = viz.draw_graph(out).source
+    symbol = out.op.symbol  # the linear op's symbol, Σw·x+b
+    assert source.count(f'label="{symbol}"') == 3 + 1
+    for label in ("W1[1,0]", "b2[0]", "z1[2]", "a1[0]", "x[1]"):
+        assert label in source
