@@ -95,6 +95,14 @@ def _leaky_step(x: Any, slope: float) -> Any:
     return 1.0 if data > 0 else slope
 
 
+def _inside(x: Any, lo: Any, hi: Any) -> Any:
+    """clamp's slope: 1 strictly between the bounds, 0 where the value is held at one."""
+    if isinstance(x, np.ndarray):
+        return ((x > lo) & (x < hi)).astype(float)
+    data = x if isinstance(x, float | int) else x.data
+    return 1.0 if lo < data < hi else 0.0
+
+
 def _sigmoid(x: float) -> float:
     # exp of a non-positive number never overflows; the two branches are the same function
     e = math.exp(-abs(x))
@@ -341,6 +349,16 @@ LEAKY_RELU = Op(
     latex=(r"1 \text{{ or }} {y}",),
     consts=1,
 )
+CLAMP = Op(
+    "clamp",
+    "clamp",
+    lambda x, lo, hi: min(max(x, lo), hi),
+    np.clip,
+    lambda x, lo, hi, out: (_inside(x, lo, hi),),
+    text=("1 if {x} is inside the bounds else 0",),
+    latex=(r"\mathbb{{1}}[\text{{inside}}]",),
+    consts=2,
+)
 SQRT = Op(
     "sqrt",
     "√",
@@ -412,6 +430,7 @@ OPS: tuple[Op, ...] = (
     SIGMOID,
     RELU,
     LEAKY_RELU,
+    CLAMP,
     SQRT,
     ABS,
     SIN,

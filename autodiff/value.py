@@ -174,6 +174,13 @@ class Value:
     def leaky_relu(self, slope: float = 0.01) -> Value:
         return apply(ops.LEAKY_RELU, (self, _operand(slope, ops.LEAKY_RELU)))
 
+    def clamp(self, lo: float, hi: float) -> Value:
+        """self held within [lo, hi]; the slope is 0 where it is held (as torch.clamp)."""
+        bounds = (_operand(lo, ops.CLAMP), _operand(hi, ops.CLAMP))
+        if not bounds[0].data <= bounds[1].data:
+            raise ValueError(f"clamp: expected lo <= hi, got lo={lo!r} and hi={hi!r}")
+        return apply(ops.CLAMP, (self, *bounds))
+
     def sqrt(self) -> Value:
         return apply(ops.SQRT, (self,))
 

@@ -43,10 +43,18 @@ def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[An
     return ys, ts
 
 
-def _unit_targets(targets: list[Any], where: str) -> list[float]:
-    ts = [_checks.number(t, f"{where}: targets[{i}]") for i, t in enumerate(targets)]
+def _numbers_or_values(targets: list[Any], where: str) -> list[Any]:
+    """Targets as checked floats; Values pass as they are (a traced batch's target columns)."""
+    return [
+        t if isinstance(t, Value) else _checks.number(t, f"{where}: targets[{i}]")
+        for i, t in enumerate(targets)
+    ]
+
+
+def _unit_targets(targets: list[Any], where: str) -> list[Any]:
+    ts = _numbers_or_values(targets, where)
     for i, t in enumerate(ts):
-        if not 0.0 <= t <= 1.0:
+        if not isinstance(t, Value) and not 0.0 <= t <= 1.0:
             raise ValueError(f"{where}: targets must lie in [0, 1] (got {t} at position {i})")
     return ts
 
@@ -72,13 +80,8 @@ def mse(outputs: Any, targets: Any, reduction: str = "mean") -> Value:
 
 
 def _safe_log(v: Value) -> Value:
-    """log v, with v lifted to EPS when it is smaller, keeping v in the graph.
-
-    Only a known number is lifted: under `autodiff.trace` the data is not a float yet.
-    """
-    if isinstance(v.data, float) and v.data < EPS:
-        v = v + (EPS - v.data)
-    return v.log()
+    """log v with v held at EPS or above, so a saturated probability costs log(EPS), not log 0."""
+    return v.clamp(EPS, 1.0).log()
 
 
 def binary_cross_entropy(probs: Any, targets: Any) -> Value:
@@ -99,6 +102,9 @@ def binary_cross_entropy(probs: Any, targets: Any) -> Value:
                 f"{where}: probabilities must lie in [0, 1] (got {p.data} at position {i}); "
                 "for raw scores use binary_cross_entropy_with_logits"
             )
+        if isinstance(t, Value):
+            terms.append(t * _safe_log(p) + (1.0 - t) * _safe_log(1.0 - p))
+            continue
         if t > 0.0:
             terms.append(_safe_log(p) if t == 1.0 else t * _safe_log(p))
         if t < 1.0:
@@ -120,12 +126,12 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     ts = _unit_targets(ts, where)
     terms = []
     for z, t in zip(zs, ts, strict=True):
-        if t == 0.0:
-            terms.append(z.softplus())
-        elif t == 1.0:
-            terms.append((-z).softplus())
-        else:
+        if isinstance(t, Value) or 0.0 < t < 1.0:
             terms.append(z.softplus() - t * z)
+        elif t == 0.0:
+            terms.append(z.softplus())
+        else:
+            terms.append((-z).softplus())
     loss = sum_values(terms) / len(zs)
     loss.label = "J"
     return loss
@@ -138,7 +144,7 @@ def softmax(logits: Sequence[Value]) -> list[Value]:
     return [(z - lse).exp() for z in zs]
 
 
-def _class_weights(target: Any, n: int, where: str) -> list[float]:
+def _class_weights(target: Any, n: int, where: str) -> list[Any]:
     """A target as a probability vector over n classes: a class index or the vector itself."""
     if isinstance(target, numbers.Integral) and not isinstance(target, bool | np.bool_):
         if not 0 <= target < n:
@@ -149,6 +155,8 @@ def _class_weights(target: Any, n: int, where: str) -> list[float]:
             f"{where} must be a class index or {n} probabilities (got {type(target).__name__})"
         )
     weights = _unit_targets(list(target), where)
+    if len(weights) == n and any(isinstance(w, Value) for w in weights):
+        return weights  # a traced batch's target columns: checked by whoever fills them
     if len(weights) != n or abs(sum(weights) - 1.0) > 1e-9:
         raise ValueError(
             f"{where} must be {n} probabilities summing to 1 "
@@ -195,9 +203,9 @@ def hinge_loss(scores: Any, targets: Any) -> Value:
     """micrograd's max-margin loss: the mean of relu(1 - t·s) for labels t in {-1, +1}."""
     where = "hinge_loss"
     ss, ts = _pairs(scores, targets, where)
-    labels = [_checks.number(t, f"{where}: targets[{i}]") for i, t in enumerate(ts)]
+    labels = _numbers_or_values(ts, where)
     for i, t in enumerate(labels):
-        if t not in (-1.0, 1.0):
+        if not isinstance(t, Value) and t not in (-1.0, 1.0):
             raise ValueError(
                 f"{where}: targets must be -1 or +1 (got {t} at position {i}); "
                 "for 0/1 labels pass 2*y - 1"

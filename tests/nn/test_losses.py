@@ -196,3 +196,24 @@ def test_losses_replay_on_the_numpy_tape_with_the_eager_numbers(loss):
     X = np.array([[-2.0], [0.1], [0.7], [3.0]])
     eager = [loss(Value(x)).data for x in X[:, 0]]
     np.testing.assert_allclose(tape.forward(X), eager, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda s, t: nn.hinge_loss([s[0]], [2 * t - 1]),
+        lambda s, t: nn.binary_cross_entropy_with_logits([s[0]], [t]),
+        lambda s, t: nn.binary_cross_entropy([s[0].sigmoid()], [t]),
+        lambda s, t: nn.softmax_cross_entropy(s, [t, 1 - t, 0.0]),
+        lambda s, t: nn.half_sse(s, [t, t, t]),
+        lambda s, t: nn.mse(s, [t, 0.0, t]),
+    ],
+    ids=["hinge", "bce_logits", "bce", "softmax_ce", "half_sse", "mse"],
+)
+def test_losses_take_value_targets_so_a_batch_can_be_traced(loss):
+    """Targets as the tape's input columns give the numbers of plain-number targets, row by row."""
+    model = nn.MLP(2, [4, 3], seed=0)
+    tape = trace(lambda x1, x2, t: loss(model([x1, x2]), t), 3)
+    X = np.array([[0.1, 0.2, 1.0], [0.5, -0.3, 0.0], [-1.2, 0.7, 1.0]])
+    expected = [loss(model([a, b]), t).data for a, b, t in X.tolist()]
+    np.testing.assert_allclose(tape.forward(X), expected, rtol=1e-12)
