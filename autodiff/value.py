@@ -215,6 +215,14 @@ def _operand(x: Any, op: Op) -> Value:
     """A Value for an operand: itself, or a constant leaf for a plain number."""
     if isinstance(x, Value):
         return x
+    if type(x) is float and x - x == 0.0 and MODE.get() is None:
+        constant = _new(Value)  # Value(x) without its checks, already done
+        constant.data = x
+        constant.grad = 0.0
+        constant.label = ""
+        constant.parents = ()
+        constant.op = None
+        return constant
     if type(x) is float or type(x) is int:
         return Value(x)
     if isinstance(x, np.ndarray) and x.ndim == 0:
@@ -257,6 +265,20 @@ def evaluate(op: Op, datas: list[float], parents: tuple[Value, ...]) -> float:
 
 def apply(op: Op, parents: tuple[Value, ...]) -> Value:
     """Compute `op` on `parents` and record the result as a node (unless recording is off)."""
+    # the common case inline: recording, no domain to check, a finite result
+    if not op.domain and MODE.get() is None:
+        try:
+            out = op.fn(*[p.data for p in parents])
+        except OverflowError:
+            out = math.inf
+        if out - out == 0.0:
+            node = _new(Value)
+            node.data = out
+            node.grad = 0.0
+            node.label = ""
+            node.parents = parents
+            node.op = op
+            return node
     mode = MODE.get()
     if mode is None:
         return _node(evaluate(op, [p.data for p in parents], parents), parents, op)
