@@ -18,24 +18,29 @@ from nn.losses import (
 from nn.module import MLP, Layer, Module, Neuron, init_weights
 from nn.optim import SGD, Adam, Optimizer
 from nn.state import load, save
+from nn.train import History, fit, labels_from, predict
 
 __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "History",
     "Layer",
     "Module",
     "Neuron",
     "Optimizer",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "fit",
     "half_sse",
     "hinge_loss",
     "init_weights",
+    "labels_from",
     "load",
     "make_moons",
     "max_margin_loss",
     "mse",
+    "predict",
     "save",
     "softmax",
     "softmax_cross_entropy",
