@@ -448,7 +448,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
         best[node] = candidates[:max_paths]
 
     n_paths = count_from.get(root, 0)
-    mentioned: set[Value] = {root, wrt}
+    mentioned: set[Value] = {root, wrt} if wrt in names.index else {root}
     paths: list[Path] = []
     for _, product, chain in best.get(root, []) if n_paths else []:
         factors: list[Factor] = []

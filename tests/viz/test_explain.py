@@ -342,3 +342,14 @@ def test_random_graphs_every_leaf_total_equals_grad_and_paths_add_up(
         assert [abs(p.product) for p in few.paths] == pytest.approx(top)
         shown = math.fsum(p.product for p in few.paths)
         assert shown + few.rest == pytest.approx(d.total, abs=1e-9)
+
+
+def test_a_wrt_outside_the_graph_explains_a_zero_derivative():
+    from autodiff import Value
+    from viz import explain
+
+    root = (Value(2.0, "a") * Value(3.0, "b")).tanh()
+    derivation = explain(root, Value(1.0, "c"))
+    assert derivation.total == 0.0
+    assert derivation.paths == []
+    assert "does not depend on c" in str(derivation)
