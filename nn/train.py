@@ -50,19 +50,35 @@ def predict(model: Module, X: Any) -> np.ndarray:
     reading the parameters' current numbers at every call.
     """
     X = _as_matrix(X, "predict: X")
+    return _model_tape(model, X.shape[1]).forward(X)
+
+
+def _model_tape(model: Module, nin: int) -> Tape:
+    """The model traced on `nin` inputs, kept while the model lives (it reads current numbers)."""
     tape = _predict_tapes.get(model)
-    if tape is None or tape.n_inputs != X.shape[1]:
-        tape = trace(lambda *xs: model(list(xs)), X.shape[1])
+    if tape is None or tape.n_inputs != nin:
+        tape = trace(lambda *xs: model(list(xs)), nin)
         _predict_tapes[model] = tape
-    return tape.forward(X)
+    return tape
 
 
 def labels_from(outputs: np.ndarray, rule: str) -> np.ndarray:
-    """Predicted labels from model outputs: ±1 by sign, 0/1 by sign, or the argmax class."""
+    """Predicted labels from model outputs: ±1 by sign, 0/1 by sign, or the argmax class.
+
+    `rule` is "sign" (hinge), "positive" (bce on logits) or "argmax" (softmax_ce, outputs of
+    shape (N, k)).
+    """
+    outputs = np.asarray(outputs)
     if rule == "sign":
         return np.where(outputs > 0, 1, -1)
     if rule == "positive":
         return (outputs > 0).astype(int)
+    if rule != "argmax":
+        raise ValueError(f"labels_from: rule must be one of sign, positive, argmax (got {rule!r})")
+    if outputs.ndim != 2:
+        raise ValueError(
+            f"labels_from: argmax needs outputs of shape (N, k) (got shape {outputs.shape})"
+        )
     return outputs.argmax(axis=1)
 
 
@@ -92,10 +108,12 @@ def fit(
     epochs = _checks.size(epochs, "fit: epochs")
     batch_size = _checks.size(batch_size, "fit: batch_size")
     weight_decay = _checks.number(weight_decay, "fit: weight_decay")
+    if weight_decay < 0:
+        raise ValueError(f"fit: weight_decay must be >= 0 (got {weight_decay})")
     X = _as_matrix(X, "fit: X")
-    targets = _target_columns(y, loss, len(X))
-    per_sample, rule = _LOSSES[loss]
     nin = X.shape[1]
+    targets = _target_columns(y, loss, len(X), _model_tape(model, nin).n_outputs)
+    per_sample, rule = _LOSSES[loss]
 
     def sample_loss(*columns: Value) -> Value:
         outputs = model(list(columns[:nin]))
@@ -118,10 +136,12 @@ def fit(
                 optimizer.zero_grad()
                 tape.backward("mean")
                 if weight_decay:
+                    # the penalty at the numbers this batch's loss was computed with
+                    total += len(batch) * weight_decay * sum(p.data**2 for p in params)
                     for p in params:
                         p.grad += 2.0 * weight_decay * p.data
                 optimizer.step()
-            history.loss.append(total / len(data) + weight_decay * sum(p.data**2 for p in params))
+            history.loss.append(float(total / len(data)))
             if rule is not None:
                 predicted = labels_from(predict(model, X), rule)
                 history.accuracy.append(float(np.mean(predicted == _labels(y, loss))))
@@ -152,9 +172,11 @@ def _labels(y: Any, loss: str) -> np.ndarray:
     return np.asarray(y).reshape(len(y)) if loss != "mse" else np.asarray(y)
 
 
-def _target_columns(y: Any, loss: str, n: int) -> np.ndarray:
-    """The targets as the tape's extra input columns, checked against what `loss` expects."""
+def _target_columns(y: Any, loss: str, n: int, k: int) -> np.ndarray:
+    """The targets as the tape's extra input columns, checked against `loss` and k outputs."""
     y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError(f"fit: y must hold one target per row of X (got a single {y.item()!r})")
     if len(y) != n:
         raise ValueError(f"fit: X and y must have the same number of rows (got {n} and {len(y)})")
     if loss == "mse":
@@ -163,11 +185,18 @@ def _target_columns(y: Any, loss: str, n: int) -> np.ndarray:
     if loss == "softmax_ce":
         if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
             raise ValueError("fit: softmax_ce needs y as class indices 0, 1, 2, ... (integers)")
-        return np.eye(labels.max() + 1)[labels]
-    allowed = {-1, 1} if loss == "hinge" else {0, 1}
+        if k < 2 or labels.max() >= k:
+            raise ValueError(
+                f"fit: softmax_ce needs one model output per class, at least 2, and labels "
+                f"0..{k - 1} (got {k} outputs and labels up to {labels.max()})"
+            )
+        # as wide as the model's outputs: a class absent from y still has its column
+        return np.eye(k)[labels]
+    allowed, hint = ({-1, 1}, "; for 0/1 labels pass 2*y - 1") if loss == "hinge" else ({0, 1}, "")
     found = set(np.unique(labels).tolist())
     if not found <= allowed:
-        raise ValueError(f"fit: {loss} needs labels in {sorted(allowed)} (got {sorted(found)[:5]})")
+        shown = " and ".join(map(str, sorted(allowed)))
+        raise ValueError(f"fit: {loss} needs labels {shown} (got {sorted(found)[:5]}){hint}")
     return labels.reshape(n, 1).astype(float)
 
 
