@@ -216,13 +216,7 @@ def _operand(x: Any, op: Op) -> Value:
     if isinstance(x, Value):
         return x
     if type(x) is float and x - x == 0.0 and MODE.get() is None:
-        constant = _new(Value)  # Value(x) without its checks, already done
-        constant.data = x
-        constant.grad = 0.0
-        constant.label = ""
-        constant.parents = ()
-        constant.op = None
-        return constant
+        return _node(x, (), None)  # Value(x) without its checks, already done
     if type(x) is float or type(x) is int:
         return Value(x)
     if isinstance(x, np.ndarray) and x.ndim == 0:
@@ -272,13 +266,7 @@ def apply(op: Op, parents: tuple[Value, ...]) -> Value:
         except OverflowError:
             out = math.inf
         if out - out == 0.0:
-            node = _new(Value)
-            node.data = out
-            node.grad = 0.0
-            node.label = ""
-            node.parents = parents
-            node.op = op
-            return node
+            return _node(out, parents, op)
     mode = MODE.get()
     if mode is None:
         return _node(evaluate(op, [p.data for p in parents], parents), parents, op)
