@@ -11,6 +11,7 @@ from typing import Any
 
 from micrograd.engine import Value as MgValue
 
+import autodiff
 from benchmarks import peers
 
 CHAIN_START = 0.3
@@ -26,7 +27,10 @@ def chain_expected(n: int) -> tuple[float, float]:
 
 
 def chain_runner(engine: str) -> Callable[[int], tuple[float, float]]:
-    """Builds the chain of length n in `engine`, backpropagates, returns x_n and dx_n/dx_0."""
+    """Builds the chain of length n in `engine`, backpropagates, returns x_n and dx_n/dx_0.
+
+    Raises peers.Unavailable for torch when it is not installed.
+    """
     if engine == "micrograd":
 
         def run(n: int) -> tuple[float, float]:
@@ -37,7 +41,6 @@ def chain_runner(engine: str) -> Callable[[int], tuple[float, float]]:
             return float(x.data), float(leaf.grad)
 
     elif engine == "ours":
-        autodiff = peers.ours()
 
         def run(n: int) -> tuple[float, float]:
             leaf = x = autodiff.Value(CHAIN_START)

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 from micrograd.nn import MLP as MgMLP
 
-from benchmarks import peers
+import autodiff
+import nn
 
 SIZES = (2, 16, 16, 1)
 ALPHA = 1e-4
@@ -43,7 +44,7 @@ def make_moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarr
 
 
 def random_weights(rng: np.random.Generator) -> Weights:
-    """Weights uniform in (-1, 1) as micrograd draws them; biases small, nonzero and distinct."""
+    """Weights uniform in (-1, 1) as micrograd draws them; biases small and nonzero."""
     return [
         (rng.uniform(-1.0, 1.0, (nout, nin)), rng.uniform(-0.1, 0.1, nout))
         for nin, nout in itertools.pairwise(SIZES)
@@ -67,11 +68,19 @@ class Engine(Protocol):
 
 
 class _ValueGrid:
-    """A Value-based model's parameters laid out as weight matrices and bias vectors."""
+    """A Value-based MLP's parameters laid out as weight matrices and bias vectors.
 
-    def __init__(self, layers: list[tuple[list[list[Any]], list[Any]]]) -> None:
-        self.layers = layers
-        self.all = [p for rows, biases in layers for p in [*(q for r in rows for q in r), *biases]]
+    micrograd's MLP and ours share the structure: `layers[l].neurons[j].w[k]` is W_l[j, k] and
+    `.b` is b_l[j].
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.layers = [
+            ([n.w for n in layer.neurons], [n.b for n in layer.neurons]) for layer in model.layers
+        ]
+        self.all = [
+            p for rows, biases in self.layers for p in [*(q for r in rows for q in r), *biases]
+        ]
 
     def load(self, weights: Weights) -> None:
         for (rows, biases), (w, b) in zip(self.layers, weights, strict=True):
@@ -107,9 +116,9 @@ def _eager_loss(
 class _EagerEngine:
     """Shared by micrograd and ours eager: build the whole graph each step, then backward."""
 
-    def __init__(self, model: Callable[[list[float]], Any], grid: _ValueGrid) -> None:
+    def __init__(self, model: Any) -> None:
         self.model = model
-        self.grid = grid
+        self.grid = _ValueGrid(model)
         self.rows: list[list[float]] = []
         self.labels: list[float] = []
 
@@ -139,11 +148,7 @@ class Micrograd(_EagerEngine):
     """(a) micrograd 0.1.0 as installed, its own MLP and Value."""
 
     def __init__(self) -> None:
-        model = MgMLP(SIZES[0], list(SIZES[1:]))
-        grid = _ValueGrid(
-            [([n.w for n in layer.neurons], [n.b for n in layer.neurons]) for layer in model.layers]
-        )
-        super().__init__(model, grid)
+        super().__init__(MgMLP(SIZES[0], list(SIZES[1:])))
 
 
 class MicrogradGcOff(Micrograd):
@@ -157,34 +162,18 @@ class MicrogradGcOff(Micrograd):
             gc.enable()
 
 
-def _ours_model(weights: Weights) -> tuple[Any, _ValueGrid]:
-    """Our nn.MLP built from `weights`, with its parameters found by their (distinct) numbers."""
-    nn = peers.ours_nn()
+def _ours_model(weights: Weights) -> nn.MLP:
+    """Our nn.MLP holding `weights`, with the demo's activations."""
     matrices, biases = [w for w, _ in weights], [b for _, b in weights]
-    model = nn.MLP.from_weights(matrices, biases, activation="relu", output_activation="linear")
-    by_number = {p.data: p for p in model.parameters()}
-    if len(by_number) != sum(w.size + b.size for w, b in weights):
-        raise peers.Unavailable("nn.MLP.from_weights: parameters do not match the weights given")
-    grid = _ValueGrid(
-        [
-            (
-                [[by_number[x] for x in row] for row in w.tolist()],
-                [by_number[x] for x in b.tolist()],
-            )
-            for w, b in weights
-        ]
-    )
-    return model, grid
+    return nn.MLP.from_weights(matrices, biases, activation="relu", output_activation="linear")
 
 
 class OursEager(_EagerEngine):
     """(c) our Value and nn.MLP used exactly as micrograd is, with nn.SGD for the update."""
 
     def __init__(self, weights: Weights) -> None:
-        nn = peers.ours_nn()
-        model, grid = _ours_model(weights)
-        super().__init__(model, grid)
-        self.optimizer = nn.SGD(grid.all, lr=LR)
+        super().__init__(_ours_model(weights))
+        self.optimizer = nn.SGD(self.grid.all, lr=LR)
 
     def step(self) -> None:
         loss = _eager_loss(self.model, self.grid.all, self.rows, self.labels)
@@ -200,9 +189,8 @@ class OursTape:
     """
 
     def __init__(self, weights: Weights) -> None:
-        autodiff = peers.ours_trace()
-        nn = peers.ours_nn()
-        model, self.grid = _ours_model(weights)
+        model = _ours_model(weights)
+        self.grid = _ValueGrid(model)
 
         def per_sample(x1: Any, x2: Any, y: Any) -> Any:
             return (1 - y * model([x1, x2])).relu()
@@ -277,24 +265,17 @@ class NumpyClosedForm:
             b -= LR * db
 
 
-def build_engines(weights: Weights) -> dict[str, Engine | str]:
-    """Each engine by name, loaded with `weights`, or the reason it cannot run here."""
-    makers: dict[str, Callable[[], Engine]] = {
-        "micrograd": Micrograd,
-        "micrograd, gc off": MicrogradGcOff,
-        "ours eager": lambda: OursEager(weights),
-        "ours tape": lambda: OursTape(weights),
-        "numpy closed form": NumpyClosedForm,
+def build_engines(weights: Weights) -> dict[str, Engine]:
+    """Each engine by name, loaded with `weights`."""
+    engines: dict[str, Engine] = {
+        "micrograd": Micrograd(),
+        "micrograd, gc off": MicrogradGcOff(),
+        "ours eager": OursEager(weights),
+        "ours tape": OursTape(weights),
+        "numpy closed form": NumpyClosedForm(),
     }
-    engines: dict[str, Engine | str] = {}
-    for name, make in makers.items():
-        try:
-            engine = make()
-        except peers.Unavailable as reason:
-            engines[name] = str(reason)
-            continue
+    for engine in engines.values():
         engine.load(weights)
-        engines[name] = engine
     return engines
 
 

@@ -1,4 +1,4 @@
-"""Finding the engines a run can measure, and the one op micrograd 0.1.0 lacks (tanh)."""
+"""The peers: torch if installed, the versions of all of them, and micrograd's missing tanh."""
 
 from __future__ import annotations
 
@@ -10,39 +10,7 @@ from micrograd.engine import Value as MgValue
 
 
 class Unavailable(Exception):
-    """An engine that cannot run here; the message says why and becomes the row's result."""
-
-
-def ours() -> ModuleType:
-    """Our `autodiff` package, or Unavailable while it is not importable yet."""
-    try:
-        import autodiff
-
-        autodiff.Value  # noqa: B018 -- the package may exist before its public names do
-    except (ImportError, AttributeError) as error:
-        raise Unavailable(f"autodiff not ready ({type(error).__name__}: {error})") from error
-    return autodiff
-
-
-def ours_nn() -> ModuleType:
-    """Our `nn` package (with autodiff importable), or Unavailable."""
-    ours()
-    try:
-        import nn
-
-        nn.MLP  # noqa: B018
-        nn.SGD  # noqa: B018
-    except (ImportError, AttributeError) as error:
-        raise Unavailable(f"nn not ready ({type(error).__name__}: {error})") from error
-    return nn
-
-
-def ours_trace() -> ModuleType:
-    """Our `autodiff` package when it has `trace`, else Unavailable."""
-    autodiff = ours()
-    if not hasattr(autodiff, "trace"):
-        raise Unavailable("autodiff.trace not there yet")
-    return autodiff
+    """An optional peer (torch) that cannot run here; the message becomes the row's result."""
 
 
 def torch_module() -> ModuleType:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from micrograd.engine import Value as MgValue
 
-from benchmarks import graphs, moons, peers, report, timing
+import autodiff
+from benchmarks import graphs, moons, report, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_TOLERANCE = 1e-9
@@ -46,11 +47,8 @@ def moons_step(settings: Settings) -> None:
     rng = np.random.default_rng(0)
     weights = moons.random_weights(rng)
     engines = moons.build_engines(weights)
-    ready: dict[str, moons.Engine] = {k: e for k, e in engines.items() if not isinstance(e, str)}
-    broken = _check_moons(ready, rng)
-    for name, reason in broken.items():
-        engines[name] = reason
-        del ready[name]
+    failed = _check_moons(engines, rng)
+    ready = {name: engine for name, engine in engines.items() if name not in failed}
 
     times: dict[tuple[int, str], float | None] = {}
     shown: dict[tuple[int, str], str] = {}
@@ -64,8 +62,8 @@ def moons_step(settings: Settings) -> None:
             settings.repeats,
             settings.min_seconds,
         )
-        for name, engine in engines.items():
-            result = measured.get(name, timing.Timing(error=str(engine)))
+        for name in engines:
+            result = measured[name] if name in measured else timing.Timing(error=failed[name])
             times[batch, name] = result.seconds
             shown[batch, name] = result.error or report.seconds(result.seconds)
     rows = [
@@ -82,11 +80,11 @@ def moons_step(settings: Settings) -> None:
     print(report.table("W1 moons step: time per training step", columns, rows))
 
 
-def _check_moons(ready: dict[str, moons.Engine], rng: np.random.Generator) -> dict[str, str]:
+def _check_moons(engines: dict[str, moons.Engine], rng: np.random.Generator) -> dict[str, str]:
     """Print whether the engines agree on loss and gradients; return the ones that do not."""
     check_weights = moons.random_weights(rng)
     points, labels = moons.make_moons(64, 0.1, rng)
-    checked = {k: e for k, e in ready.items() if k in ("micrograd", "ours eager", "ours tape")}
+    checked = {name: engines[name] for name in ("micrograd", "ours eager", "ours tape")}
     worst: dict[str, float | str] = {}
     for name, engine in checked.items():
         try:
@@ -219,20 +217,11 @@ def _chain_target(n: int, status: str, seconds: float | None, torch: float | Non
 def wide_sum(settings: Settings) -> None:
     """W3: the sum of 10^5 products a_i * b_i of leaves, then backward."""
     n = settings.wide_n
-    cases: dict[str, tuple[Callable[[], None], Callable[[], float]]] = {
+    cases = {
         "micrograd, builtin sum": graphs.wide_case(MgValue, sum, n),
+        "ours, builtin sum": graphs.wide_case(autodiff.Value, sum, n),
+        "ours, sum_values": graphs.wide_case(autodiff.Value, autodiff.sum_values, n),
     }
-    skipped: dict[str, str] = {}
-    try:
-        autodiff = peers.ours()
-    except peers.Unavailable as reason:
-        skipped["ours, builtin sum"] = str(reason)
-    else:
-        cases["ours, builtin sum"] = graphs.wide_case(autodiff.Value, sum, n)
-        if hasattr(autodiff, "sum_values"):
-            cases["ours, sum_values"] = graphs.wide_case(autodiff.Value, autodiff.sum_values, n)
-        else:
-            skipped["ours, sum_values"] = "skipped: autodiff.sum_values absent"
     measured = timing.interleaved(
         {name: run for name, (run, _) in cases.items()}, settings.repeats, settings.min_seconds
     )
@@ -242,7 +231,6 @@ def wide_sum(settings: Settings) -> None:
         status = result.error or _wide_status(cases[name][1])
         shown = report.seconds(result.seconds)
         rows.append([name, status, shown, report.ratio(mg, result.seconds)])
-    rows += [[name, reason, "-", "-"] for name, reason in skipped.items()]
     title = f"W3 wide: sum of {n:.0e} products, build and backward"
     print(report.table(title, ["engine", "result", "time", "vs micrograd"], rows))
 
@@ -256,15 +244,12 @@ def memory_per_node(settings: Settings) -> None:
     """W4: traced bytes per node of a chain of + and * over existing leaves, no backward."""
     n = settings.memory_n
     mg = graphs.bytes_per_node(MgValue, n)
-    rows = [["micrograd", report.size(mg), "1x", ""]]
-    try:
-        autodiff = peers.ours()
-    except peers.Unavailable as reason:
-        rows.append(["ours", str(reason), "-", ""])
-    else:
-        mine = graphs.bytes_per_node(autodiff.Value, n)
-        target = f"<=1/4 of micrograd: {report.verdict(4 * mine <= mg)}"
-        rows.append(["ours", report.size(mine), report.ratio(mg, mine) + " smaller", target])
+    mine = graphs.bytes_per_node(autodiff.Value, n)
+    target = f"<=1/4 of micrograd: {report.verdict(4 * mine <= mg)}"
+    rows = [
+        ["micrograd", report.size(mg), "1x", ""],
+        ["ours", report.size(mine), report.ratio(mg, mine) + " smaller", target],
+    ]
     title = f"W4 memory: tracemalloc bytes per node, chain of {n:.0e} binary ops"
     print(report.table(title, ["engine", "bytes/node", "vs micrograd", "target"], rows))
 
