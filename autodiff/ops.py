@@ -223,7 +223,7 @@ def _describe_linear(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
 ADD = Op(
     "add",
     "+",
-    lambda x, y: x + y,
+    operator.add,
     np.add,
     lambda x, y, out: (1.0, 1.0),
     text=("1", "1"),
@@ -232,7 +232,7 @@ ADD = Op(
 SUB = Op(
     "sub",
     "-",
-    lambda x, y: x - y,
+    operator.sub,
     np.subtract,
     lambda x, y, out: (1.0, -1.0),
     text=("1", "-1"),
@@ -241,7 +241,7 @@ SUB = Op(
 MUL = Op(
     "mul",
     "*",
-    lambda x, y: x * y,
+    operator.mul,
     np.multiply,
     lambda x, y, out: (y, x),
     text=("{y}", "{x}"),
@@ -250,14 +250,14 @@ MUL = Op(
 DIV = Op(
     "div",
     "/",
-    lambda x, y: x / y,
+    operator.truediv,
     np.divide,
     lambda x, y, out: (1.0 / y, -out / y),
     text=("1/{y}", "-{out}/{y}"),
     latex=(r"\frac{{1}}{{{y}}}", r"-\frac{{{out}}}{{{y}}}"),
     domain=(DomainRule(1, lambda x, y: y == 0, ZeroDivisionError, "a nonzero divisor"),),
 )
-NEG = Op("neg", "-", lambda x: -x, np.negative, lambda x, out: (-1.0,), text=("-1",), latex=("-1",))
+NEG = Op("neg", "-", operator.neg, np.negative, lambda x, out: (-1.0,), text=("-1",), latex=("-1",))
 POW = Op(
     "pow",
     "**",

@@ -262,7 +262,10 @@ def apply(op: Op, parents: tuple[Value, ...]) -> Value:
     # the common case inline: recording, no domain to check, a finite result
     if not op.domain and MODE.get() is None:
         try:
-            out = op.fn(*[p.data for p in parents])
+            if len(parents) == 2:
+                out = op.fn(parents[0].data, parents[1].data)
+            else:
+                out = op.fn(*[p.data for p in parents])
         except OverflowError:
             out = math.inf
         if out - out == 0.0:

@@ -22,31 +22,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
 import nn
 
+from cli import OneLineParser, positive_int, prepare_output
+
 INSTALL_HINT = 'pip install -e ".[datasets]"'
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {number}")
-    return number
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose mistakes end in one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,17 +41,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the pictures")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     return parser.parse_args(argv)
-
-
-def prepare_output(folder: Path) -> None:
-    """Make the output folder, or stop with one line saying why it cannot be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        sys.exit(f"train_digits: cannot write to --out {str(folder)!r}: {error.strerror or error}")
 
 
 def load_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -129,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print(f"skipped: needs scikit-learn for its bundled digits ({INSTALL_HINT})")
         return 0
-    prepare_output(args.out)
+    prepare_output(args.out, "train_digits")
     X_train, y_train, X_test, y_test, test_images = load_split(args.seed)
     print(
         f"digits: {len(X_train)} training and {len(X_test)} test images, "

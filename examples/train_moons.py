@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
@@ -24,23 +23,7 @@ import nn
 import viz
 from autodiff import topological_order
 
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {number}")
-    return number
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose mistakes end in one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+from cli import OneLineParser, positive_int, prepare_output
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,17 +35,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the pictures")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     return parser.parse_args(argv)
-
-
-def prepare_output(folder: Path) -> None:
-    """Make the output folder, or stop with one line saying why it cannot be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        sys.exit(f"train_moons: cannot write to --out {str(folder)!r}: {error.strerror or error}")
 
 
 def neuron_picture(model: nn.MLP, x: np.ndarray, label: float, path: Path) -> str:
@@ -117,7 +89,7 @@ def plots(model: nn.MLP, X: np.ndarray, y: np.ndarray, history: nn.History, out:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    prepare_output(args.out)
+    prepare_output(args.out, "train_moons")
     X, classes = nn.make_moons(args.samples, noise=0.15, seed=args.seed)
     y = 2 * classes - 1  # the max-margin loss wants labels -1 and +1
     model = nn.MLP(2, [16, 16, 1], seed=args.seed)

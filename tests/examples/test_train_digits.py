@@ -49,6 +49,7 @@ def test_progress_goes_to_stderr_and_the_out_folder_is_the_one_given(tmp_path):
 def test_without_scikit_learn_it_says_skipped_and_exits_0(tmp_path):
     blocked = (
         "import runpy, sys; sys.modules['sklearn'] = None; "
+        f"sys.path.insert(0, {str(SCRIPT.parent)!r}); "  # as `python script.py` does
         f"sys.argv = [{str(SCRIPT)!r}]; runpy.run_path(sys.argv[0], run_name='__main__')"
     )
     result = run(cwd=tmp_path, python=("-c", blocked))
