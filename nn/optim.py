@@ -46,6 +46,13 @@ class Optimizer:
         """Move every parameter using its current grad."""
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+    def _settings(self) -> dict[str, Any]:
+        return {}
+
 
 class SGD(Optimizer):
     """Gradient descent, w ← w - lr·g; with momentum μ, PyTorch's v ← μ·v + g, w ← w - lr·v."""
@@ -55,6 +62,9 @@ class SGD(Optimizer):
         self.lr = _rate(lr, "lr", "SGD")
         self.momentum = _rate(momentum, "momentum", "SGD", upper=1.0)
         self.velocity = [0.0] * len(self.params)
+
+    def _settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum}
 
     def step(self) -> None:
         lr, mu, velocity = self.lr, self.momentum, self.velocity
@@ -89,6 +99,9 @@ class Adam(Optimizer):
         self.t = 0
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
+
+    def _settings(self) -> dict[str, Any]:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps}
 
     def step(self) -> None:
         self.t += 1

@@ -106,3 +106,9 @@ def test_optimizer_arguments_are_checked(make, error, fragment):
     with pytest.raises(error) as raised:
         make([Value(1.0), Value(2.0)])
     assert fragment in str(raised.value)
+
+
+def test_optimizers_say_what_they_hold_and_their_settings():
+    params = [Value(1.0), Value(2.0)]
+    assert repr(nn.SGD(params, lr=0.1, momentum=0.9)) == "SGD(2 parameters, lr=0.1, momentum=0.9)"
+    assert repr(nn.Adam(params, lr=0.01)).startswith("Adam(2 parameters, lr=0.01, betas=(0.9,")
