@@ -265,7 +265,7 @@ POW = Op(
     np.power,
     lambda x, n, out: (_power_slope(x, n),),
     text=("{y}·{x}^({y}-1)",),
-    latex=(r"{y}\,{x}^{{{y}-1}}",),
+    latex=(r"{y}\,{{{x}}}^{{{y}-1}}",),
     consts=1,
     domain=(
         DomainRule(
@@ -289,7 +289,7 @@ POW_VALUE = Op(
     np.power,
     lambda x, y, out: (_value_power_slope(x, y), out * _log(x)),
     text=("{y}·{x}^({y}-1)", "{out}·log {x}"),
-    latex=(r"{y}\,{x}^{{{y}-1}}", r"{out}\,\log {x}"),
+    latex=(r"{y}\,{{{x}}}^{{{y}-1}}", r"{out}\,\log {x}"),
     domain=(
         DomainRule(
             0,
@@ -319,7 +319,7 @@ TANH = Op(
     np.tanh,
     lambda x, out: (1.0 - out * out,),
     text=("1 - {out}²",),
-    latex=("1 - {out}^2",),
+    latex=("1 - {{{out}}}^2",),
 )
 SIGMOID = Op(
     "sigmoid",
