@@ -66,7 +66,7 @@ def test_sigmoid_and_tanh_are_written_through_their_outputs() -> None:
     assert f"∂h/∂a = 1 - h² = {1 - t * t:.4g}" in text
     md = d.markdown()
     assert r"\frac{\partial a}{\partial z} = a(1 - a)" in md
-    assert r"\frac{\partial h}{\partial a} = 1 - h^2" in md
+    assert r"\frac{\partial h}{\partial a} = 1 - {h}^2" in md
 
 
 def test_constants_print_as_numbers_and_unlabelled_results_get_defined_names() -> None:
