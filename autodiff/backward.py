@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from autodiff.value import Value
+from autodiff.value import Value, labelled
 
 
 def _walk(root: Value) -> tuple[list[Value], list[Value]]:
@@ -80,18 +80,18 @@ def _sweep(root: Value, interior: list[Value], create_graph: bool) -> None:
             for parent, partial in zip(node.parents, partials, strict=False):
                 parent.grad += partial * g
     except (ArithmeticError, ValueError) as error:
-        label = f" (label {node.label!r})" if node.label else ""
         reason = str(error).removeprefix(f"{node.op.name}: ")
-        raise type(error)(f"backward through {node.op.name}{label}: {reason}") from error
+        where = f"backward through {node.op.name}{labelled(node.label)}"
+        raise type(error)(f"{where}: {reason}") from error
 
 
 def _check_finite(leaves: list[Value]) -> None:
     for leaf in leaves:
         grad = leaf.grad
         if not isinstance(grad, Value) and grad - grad != 0.0:
-            label = f" (label {leaf.label!r})" if leaf.label else ""
             raise OverflowError(
-                f"backward: the gradient of the leaf {leaf.data!r}{label} is not finite ({grad})"
+                f"backward: the gradient of the leaf {leaf.data!r}{labelled(leaf.label)} "
+                f"is not finite ({grad})"
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -22,13 +23,13 @@ def no_grad() -> Iterator[None]:
 
 
 def _positions(argnums: int | tuple[int, ...], n_args: int, where: str) -> tuple[int, ...]:
-    wanted = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    wanted = (argnums,) if isinstance(argnums, numbers.Integral) else tuple(argnums)
     for i in wanted:
-        if not isinstance(i, int) or isinstance(i, bool) or not -n_args <= i < n_args:
+        if not isinstance(i, numbers.Integral) or isinstance(i, bool) or not -n_args <= i < n_args:
             raise ValueError(
                 f"{where}: argnums must name positions among the {n_args} arguments, got {i!r}"
             )
-    return tuple(i % n_args for i in wanted)
+    return tuple(int(i) % n_args for i in wanted)
 
 
 def value_and_grad(
@@ -50,7 +51,7 @@ def value_and_grad(
             raise TypeError(f"grad: f must return a Value, got {type(out).__name__} {out!r}")
         found = gradients(out, [inputs[i] for i in positions], create_graph=nested)
         result = out if nested else out.data
-        return result, (found[0] if isinstance(argnums, int) else tuple(found))
+        return result, (found[0] if isinstance(argnums, numbers.Integral) else tuple(found))
 
     return evaluate
 

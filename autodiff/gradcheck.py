@@ -21,6 +21,12 @@ def gradcheck(
     rtol: float = 1e-4,
 ) -> bool:
     """True if every d f/d input from backward matches (f(x+eps) - f(x-eps)) / 2eps."""
+    eps = as_float(eps, "gradcheck: eps")
+    if eps <= 0:
+        raise ValueError(f"gradcheck: eps must be > 0, got {eps}")
+    for name, tolerance in (("atol", atol), ("rtol", rtol)):
+        if as_float(tolerance, f"gradcheck: {name}") < 0:
+            raise ValueError(f"gradcheck: {name} must be >= 0, got {tolerance}")
     point = [as_float(x, f"gradcheck: input {i}") for i, x in enumerate(inputs)]
     leaves = [Value(x) for x in point]
     out = f(*leaves)

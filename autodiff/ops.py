@@ -96,11 +96,11 @@ def _leaky_step(x: Any, slope: float) -> Any:
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
-    """clamp's slope: 1 strictly between the bounds, 0 where the value is held at one."""
+    """clamp's slope: 1 within the bounds (on them too, as torch.clamp), 0 beyond them."""
     if isinstance(x, np.ndarray):
-        return ((x > lo) & (x < hi)).astype(float)
+        return ((x >= lo) & (x <= hi)).astype(float)
     data = x if isinstance(x, float | int) else x.data
-    return 1.0 if lo < data < hi else 0.0
+    return 1.0 if lo <= data <= hi else 0.0
 
 
 def _sigmoid(x: float) -> float:
@@ -355,7 +355,7 @@ CLAMP = Op(
     lambda x, lo, hi: min(max(x, lo), hi),
     np.clip,
     lambda x, lo, hi, out: (_inside(x, lo, hi),),
-    text=("1 if {x} is inside the bounds else 0",),
+    text=("1 if {x} is within the bounds else 0",),
     latex=(r"\mathbb{{1}}[\text{{inside}}]",),
     consts=2,
 )

@@ -18,7 +18,7 @@ import numpy as np
 from autodiff import ops
 from autodiff.backward import topological_order
 from autodiff.ops import Op
-from autodiff.value import MODE, TRACED, Value, _node
+from autodiff.value import MODE, TRACED, Value, _node, labelled
 
 
 class _Recorder:
@@ -55,7 +55,7 @@ class _Group:
                 raise rule.error(
                     f"{self.op.name}: expected {rule.expected}, got "
                     f"{float(args[rule.arg][node, sample])!r}"
-                    + (f" (label {label!r})" if label else "")
+                    + labelled(label)
                     + f" at row {sample}"
                 )
         values[self.out] = _finite(self.op.vfn(*args), OverflowError, self.op.name)
@@ -63,9 +63,10 @@ class _Group:
     def backward(self, values: np.ndarray, grads: np.ndarray, totals: np.ndarray) -> None:
         g = grads[self.out]
         partials = self.op.local(*values[self.parents.T], values[self.out])
-        stacked = np.empty((len(partials), *g.shape))
+        stacked = np.zeros((len(partials), *g.shape))
+        reached = g != 0.0  # as in eager backward, no gradient means nothing to pass on
         for i, partial in enumerate(partials):
-            np.multiply(partial, g, out=stacked[i])
+            np.multiply(partial, g, out=stacked[i], where=reached)
         stacked = _finite(stacked, ZeroDivisionError, f"backward through {self.op.name}")
         stacked = stacked.reshape(-1, g.shape[1])
         if len(self.unique) == len(self.targets):
@@ -133,7 +134,8 @@ class Tape:
         self._size = len(order)
         self._roots = np.array([row[root] for root in roots], dtype=np.intp)
         self._input_rows = np.array([row.get(x, -1) for x in inputs])
-        leaves = [node for node in order if node.op is None and node not in set(inputs)]
+        placeholders = set(inputs)
+        leaves = [node for node in order if node.op is None and node not in placeholders]
         self.parameters: list[Value] = [leaf for leaf in leaves if leaf not in constants]
         self._parameter_rows = np.array([row[p] for p in self.parameters], dtype=np.intp)
         fixed = [leaf for leaf in leaves if leaf in constants]
@@ -168,8 +170,13 @@ class Tape:
                 groups.append(_Group(key[1], nodes, row))
         return groups
 
-    def forward(self, X: Any) -> np.ndarray:
-        """fn on every row of X (shape (B, n_inputs)): shape (B,), or (B, k) for k outputs."""
+    def forward(self, X: Any, *, keep: bool = True) -> np.ndarray:
+        """fn on every row of X (shape (B, n_inputs)): shape (B,), or (B, k) for k outputs.
+
+        The batch's intermediate values are kept for `backward`; `keep=False` frees them at once
+        (for prediction only).
+        """
+        self._values = None
         X = self._check_batch(X)
         values = np.empty((self._size, X.shape[0]))
         used = self._input_rows >= 0
@@ -179,7 +186,8 @@ class Tape:
         with np.errstate(all="ignore"):
             for group in self._groups:
                 group.forward(values)
-        self._values = values
+        if keep:
+            self._values = values
         if self.n_outputs == 1:
             return values[self._roots[0]].copy()
         return values[self._roots].T.copy()
@@ -200,9 +208,16 @@ class Tape:
         with np.errstate(all="ignore"):
             for group in reversed(self._groups):
                 group.backward(values, grads, totals)
-        totals = totals[self._parameter_rows] + grads[self._parameter_rows].sum(axis=1)
-        if reduction == "mean":
-            totals /= values.shape[1]
+            totals = totals[self._parameter_rows] + grads[self._parameter_rows].sum(axis=1)
+            if reduction == "mean":
+                totals /= values.shape[1]
+        overflowed = ~np.isfinite(totals)
+        if overflowed.any():
+            parameter = self.parameters[int(np.argmax(overflowed))]
+            raise OverflowError(
+                f"Tape.backward: the batch's gradient of the parameter {parameter.data!r}"
+                f"{labelled(parameter.label)} overflows a float"
+            )
         for parameter, total in zip(self.parameters, totals.tolist(), strict=True):
             parameter.grad += total
 

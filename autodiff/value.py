@@ -37,7 +37,8 @@ class _Traced:
         )
 
     __bool__ = __float__ = __int__ = __index__ = _refuse
-    __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _refuse
+    __hash__ = None  # type: ignore[assignment]  # equal-or-not is also a question about data
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __abs__ = _refuse
 
@@ -68,8 +69,17 @@ def _short(x: Any) -> str:
     return text if any(c in text for c in ".en<") else text + ".0"
 
 
-def _labelled(value: Value) -> str:
-    return f" (label {value.label!r})" if value.label else ""
+def labelled(label: str) -> str:
+    """The tail an error message gives a labelled Value: ` (label 'a1')`, or nothing."""
+    return f" (label {label!r})" if label else ""
+
+
+def _shown(datas: list[Any], parents: tuple[Value, ...], limit: int = 4) -> str:
+    """An op's first few inputs for a message, with their labels, and how many more there were."""
+    text = ", ".join(
+        f"{d!r}{labelled(p.label)}" for d, p in zip(datas[:limit], parents, strict=False)
+    )
+    return text + (f", ... ({len(datas) - limit} more)" if len(datas) > limit else "")
 
 
 def as_float(data: Any, where: str, label: str = "") -> float:
@@ -85,10 +95,12 @@ def as_float(data: Any, where: str, label: str = "") -> float:
         try:
             data = float(data)
         except OverflowError:
-            raise OverflowError(f"{where}: {data!r} is too large for a float") from None
+            digits = len(str(abs(data)))
+            raise OverflowError(
+                f"{where}: an int of {digits} digits is too large for a float"
+            ) from None
     if data - data != 0.0:
-        suffix = f" (label {label!r})" if label else ""
-        raise ValueError(f"{where}: expected a finite number, got {data}{suffix}")
+        raise ValueError(f"{where}: expected a finite number, got {data}{labelled(label)}")
     return data
 
 
@@ -172,11 +184,11 @@ class Value:
         return apply(ops.RELU, (self,))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
-        return apply(ops.LEAKY_RELU, (self, _operand(slope, ops.LEAKY_RELU)))
+        return apply(ops.LEAKY_RELU, (self, _fixed(slope, ops.LEAKY_RELU, "slope")))
 
     def clamp(self, lo: float, hi: float) -> Value:
-        """self held within [lo, hi]; the slope is 0 where it is held (as torch.clamp)."""
-        bounds = (_operand(lo, ops.CLAMP), _operand(hi, ops.CLAMP))
+        """self held within [lo, hi]; slope 1 inside and on the bounds, 0 beyond (as torch)."""
+        bounds = (_fixed(lo, ops.CLAMP, "lo"), _fixed(hi, ops.CLAMP, "hi"))
         if not bounds[0].data <= bounds[1].data:
             raise ValueError(f"clamp: expected lo <= hi, got lo={lo!r} and hi={hi!r}")
         return apply(ops.CLAMP, (self, *bounds))
@@ -211,12 +223,24 @@ def _operands(values: Any, op: Op) -> tuple[Value, ...]:
     return tuple(_operand(v, op) for v in terms)
 
 
+def _fixed(x: Any, op: Op, name: str) -> Value:
+    """An op's fixed parameter (a slope, a bound): a plain number, never differentiated."""
+    if isinstance(x, Value):
+        raise TypeError(
+            f"{op.name}: {name} must be a plain number, got a Value; it is a fixed parameter "
+            "and would get no gradient"
+        )
+    return _operand(x, op)
+
+
 def _operand(x: Any, op: Op) -> Value:
     """A Value for an operand: itself, or a constant leaf for a plain number."""
     if isinstance(x, Value):
         return x
     if type(x) is float and x - x == 0.0 and MODE.get() is None:
         return _node(x, (), None)  # Value(x) without its checks, already done
+    if type(x) is int and -(2**53) <= x <= 2**53 and MODE.get() is None:
+        return _node(float(x), (), None)  # exactly representable: no check can fail
     if type(x) is float or type(x) is int:
         return Value(x)
     if isinstance(x, np.ndarray) and x.ndim == 0:
@@ -243,17 +267,16 @@ def evaluate(op: Op, datas: list[float], parents: tuple[Value, ...]) -> float:
     """The op's number for these inputs, or the error the user should see instead."""
     for rule in op.domain:
         if rule.bad(*datas):
-            culprit = parents[rule.arg]
-            raise rule.error(
-                f"{op.name}: expected {rule.expected}, got {datas[rule.arg]!r}{_labelled(culprit)}"
-            )
+            label = labelled(parents[rule.arg].label)
+            raise rule.error(f"{op.name}: expected {rule.expected}, got {datas[rule.arg]!r}{label}")
     try:
         out = op.fn(*datas)
     except OverflowError:
         out = math.inf
     if out - out != 0.0:
-        shown = ", ".join(f"{d!r}{_labelled(p)}" for d, p in zip(datas, parents, strict=True))
-        raise OverflowError(f"{op.name}: result overflows a float for input {shown}")
+        raise OverflowError(
+            f"{op.name}: result overflows a float for input {_shown(datas, parents)}"
+        )
     return out
 
 

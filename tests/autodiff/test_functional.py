@@ -197,3 +197,21 @@ def test_gradcheck_of_a_function_returning_a_float_is_a_type_error():
 def test_gradcheck_rejects_bad_inputs_naming_the_input(bad):
     with pytest.raises((TypeError, ValueError), match="gradcheck: input 1"):
         gradcheck(lambda x, y: x * y, [1.0, bad])
+
+
+def test_argnums_may_be_a_numpy_integer():
+    import numpy as np
+
+    from autodiff import grad
+
+    assert grad(lambda x, y: x * y, argnums=np.int64(1))(2.0, 3.0) == pytest.approx(2.0)
+    dx, dy = grad(lambda x, y: x * y, argnums=(np.int32(0), 1))(2.0, 3.0)
+    assert (dx, dy) == (pytest.approx(3.0), pytest.approx(2.0))
+
+
+@pytest.mark.parametrize(("option", "bad"), [("eps", 0.0), ("eps", -1e-6), ("atol", -1.0)])
+def test_gradcheck_refuses_a_non_positive_step_or_negative_tolerance(option, bad):
+    from autodiff import gradcheck
+
+    with pytest.raises(ValueError, match=f"gradcheck: {option}"):
+        gradcheck(lambda x: x * x, [1.0], **{option: bad})

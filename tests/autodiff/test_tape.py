@@ -226,6 +226,7 @@ def test_every_op_row_replays_like_eager():
         lambda x: (-x).exp() + (x * x + 1.0).log(),
         lambda x: x.tanh() + x.sigmoid() + x.relu() + x.leaky_relu(0.1),
         lambda x: (x * x + 1.0).sqrt() + abs(x) + x.sin() + x.cos() + x.softplus(),
+        lambda x: (x * w).clamp(-0.5, 0.9) + x.clamp(-0.2, 0.4) * w,
         lambda x: logsumexp([x, w, x * w]) + sum_values([x, w, 1.0]),
     ]
     X = np.array([[-1.3], [-0.2], [0.4], [2.1]])
@@ -279,3 +280,49 @@ def test_several_outputs_replay_as_columns_and_backward_differentiates_their_sum
     # d/dw of (wx + tanh(wx) + wx) summed over the rows, with the repeated output counted twice
     expected = sum(2 * x + x * (1 - math.tanh(0.8 * x) ** 2) for x in (0.5, -1.0))
     assert w.grad == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_function_that_compares_input_data_for_equality_is_refused():
+    w = Value(2.0)
+    with pytest.raises(TypeError, match=r"trace: .*\.data"):
+        trace(lambda x: x * w if x.data != 0.0 else x - 100.0, 1)
+
+
+def test_an_infinite_slope_where_no_gradient_arrives_passes_nothing_on():
+    """sqrt's slope is infinite at 0, but relu sends no gradient there: as in eager, no error."""
+    w = Value(1.0, "w")
+    fn = lambda x: ((w * x * x).sqrt() - 100.0).relu()  # noqa: E731 -- one line reads best
+    tape = trace(fn, 1)
+    tape.forward([[0.0], [1.0]])
+    tape.backward("sum")
+    assert w.grad == 0.0
+    sum_values([fn(Value(0.0)), fn(Value(1.0))]).backward()
+    assert w.grad == 0.0
+
+
+def test_a_batch_gradient_that_overflows_is_an_error_and_leaves_grads_alone():
+    w = Value(1.0, "w")
+    tape = trace(lambda x: w * x * 1e306, 1)
+    tape.forward(np.full((100, 1), 10.0))
+    with pytest.raises(OverflowError, match=r"Tape\.backward: .*label 'w'.* overflows"):
+        tape.backward("sum")
+    assert w.grad == 0.0
+
+
+def test_a_failed_forward_leaves_nothing_for_backward():
+    tape = trace(lambda x: (x - 1.0).log(), 1)
+    tape.forward([[3.0]])
+    with pytest.raises(ValueError):
+        tape.forward([[0.5]])
+    with pytest.raises(RuntimeError, match="forward"):
+        tape.backward()
+
+
+def test_forward_without_keep_computes_the_same_and_keeps_nothing():
+    w = Value(0.3)
+    tape = trace(lambda x: (w * x).tanh(), 1)
+    X = np.array([[1.0], [-2.0]])
+    np.testing.assert_array_equal(tape.forward(X, keep=False), tape.forward(X))
+    tape.forward(X, keep=False)
+    with pytest.raises(RuntimeError, match="forward"):
+        tape.backward()

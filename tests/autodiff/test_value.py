@@ -350,3 +350,39 @@ def test_all_pins_the_contract_names():
 def test_extra_public_names_are_exported():
     extras = {"linear", "sum_values", "gradients", "topological_order", "local_derivatives", "OPS"}
     assert extras <= set(autodiff.__all__)
+
+
+def test_clamp_has_slope_one_on_its_bounds_and_zero_beyond_as_torch():
+    for x, expected in [(-1.0, 0.0), (-0.5, 1.0), (0.2, 1.0), (0.7, 1.0), (0.9, 0.0)]:
+        v = Value(x)
+        v.clamp(-0.5, 0.7).backward()
+        assert v.grad == expected, x
+
+
+@pytest.mark.parametrize(
+    "make", [lambda x: x.leaky_relu(Value(0.1)), lambda x: x.clamp(Value(0.0), 1.0)]
+)
+def test_a_value_as_a_fixed_parameter_is_refused(make):
+    with pytest.raises(TypeError, match="must be a plain number"):
+        make(Value(0.5))
+
+
+def test_clamp_bounds_in_the_wrong_order_are_refused():
+    with pytest.raises(ValueError, match=r"clamp: expected lo <= hi"):
+        Value(0.5).clamp(1.0, 0.0)
+
+
+def test_integer_operands_are_exact_and_large_ones_still_checked():
+    assert (Value(0.5) * 3).data == 1.5
+    assert (Value(1.0) + 2**53).data == float(2**53 + 1)
+    with pytest.raises(OverflowError, match="too large"):
+        Value(1.0) * 10**400
+
+
+def test_an_overflow_message_lists_a_few_inputs_and_counts_the_rest():
+    from autodiff import sum_values
+
+    with pytest.raises(OverflowError) as info:
+        sum_values([Value(1e308, "big")] * 50)
+    assert "(46 more)" in str(info.value)
+    assert len(str(info.value)) < 300
