@@ -8,9 +8,10 @@ import math
 import re
 import threading
 
+import numpy as np
 import pytest
 
-from autodiff import GradcheckError, Value, gradcheck, no_grad, ops
+from autodiff import GradcheckError, Value, grad, gradcheck, no_grad, ops
 from autodiff.value import apply
 
 # ---- no_grad ----
@@ -200,10 +201,6 @@ def test_gradcheck_rejects_bad_inputs_naming_the_input(bad):
 
 
 def test_argnums_may_be_a_numpy_integer():
-    import numpy as np
-
-    from autodiff import grad
-
     assert grad(lambda x, y: x * y, argnums=np.int64(1))(2.0, 3.0) == pytest.approx(2.0)
     dx, dy = grad(lambda x, y: x * y, argnums=(np.int32(0), 1))(2.0, 3.0)
     assert (dx, dy) == (pytest.approx(3.0), pytest.approx(2.0))
@@ -211,7 +208,5 @@ def test_argnums_may_be_a_numpy_integer():
 
 @pytest.mark.parametrize(("option", "bad"), [("eps", 0.0), ("eps", -1e-6), ("atol", -1.0)])
 def test_gradcheck_refuses_a_non_positive_step_or_negative_tolerance(option, bad):
-    from autodiff import gradcheck
-
     with pytest.raises(ValueError, match=f"gradcheck: {option}"):
         gradcheck(lambda x: x * x, [1.0], **{option: bad})
