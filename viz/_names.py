@@ -97,9 +97,11 @@ def latex_label(label: str) -> str:
 class Names:
     """What to call each node of one graph, by its position in the topological order.
 
-    A labelled node is called by its label (with `@position` added when several nodes share
-    it); an unlabelled result is `t<position>`; an unlabelled leaf is a constant and is
-    written as its number, unless it is listed in `named` (the Value being differentiated).
+    A labelled node is called by its label, with `@position` added when several nodes share
+    it (`@wrt` for a node outside the graph whose label the graph uses); an unlabelled result
+    is `t<position>`; an unlabelled leaf is a constant and is written as its number, unless it
+    is listed in `named` (the Value being differentiated), which is then `t<position>`, or
+    `wrt` when it is not in the graph at all.
     """
 
     def __init__(self, order: Sequence[Value], precision: int = 4, named: Sequence[Value] = ()):
@@ -121,8 +123,20 @@ class Names:
     def is_generated(self, node: Value) -> bool:
         return not node.label and not self.is_constant(node)
 
+    def _position(self, node: Value) -> int | None:
+        """The node's place in the topological order; None for a node outside the graph
+        (a wrt that root does not depend on)."""
+        return self.index.get(node)
+
+    def _tagged(self, node: Value) -> bool:
+        """Whether a labelled node needs `@position` to tell it from another with its label."""
+        if node not in self.index:
+            return node.label in self._taken
+        return node.label in self._shared
+
     def _generated(self, node: Value) -> str:
-        name = f"t{self.index[node]}"
+        i = self._position(node)
+        name = "wrt" if i is None else f"t{i}"
         while name in self._taken:
             name += "'"
         return name
@@ -130,8 +144,9 @@ class Names:
     def text(self, node: Value, bracket_negative: bool = True) -> str:
         """The node's name in plain text; a negative constant in brackets unless told not to."""
         if node.label:
-            if node.label in self._shared:
-                return f"{node.label}@{self.index[node]}"
+            if self._tagged(node):
+                i = self._position(node)
+                return f"{node.label}@{'wrt' if i is None else i}"
             return node.label
         if self.is_constant(node):
             shown = number(node.data, self.precision)
@@ -140,14 +155,14 @@ class Names:
 
     def latex(self, node: Value) -> str:
         """The node's name in LaTeX."""
+        i = self._position(node)
+        position = r"\mathrm{wrt}" if i is None else str(i)
         if node.label:
             name = latex_label(node.label)
-            if node.label in self._shared:
-                return rf"{{{name}}}^{{@{self.index[node]}}}"
-            return name
+            return rf"{{{name}}}^{{@{position}}}" if self._tagged(node) else name
         if self.is_constant(node):
             shown = latex_number(node.data, self.precision)
             return f"({shown})" if shown.startswith("-") else shown
         generated = self._generated(node)
         primes = len(generated) - len(generated.rstrip("'"))
-        return f"t_{{{self.index[node]}}}" + "'" * primes
+        return (position if i is None else f"t_{{{i}}}") + "'" * primes

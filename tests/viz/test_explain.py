@@ -344,12 +344,25 @@ def test_random_graphs_every_leaf_total_equals_grad_and_paths_add_up(
         assert shown + few.rest == pytest.approx(d.total, abs=1e-9)
 
 
-def test_a_wrt_outside_the_graph_explains_a_zero_derivative():
-    from autodiff import Value
-    from viz import explain
+def test_an_unlabelled_wrt_outside_the_graph_is_called_wrt_in_every_output() -> None:
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    f = (a * b).tanh()
+    f.label = "f"
+    d = explain(f, Value(1.0))  # no label and no position in f's graph to name it by
+    assert d.total == 0.0 and d.n_paths == 0 and d.paths == []
+    assert "f does not depend on wrt" in str(d)
+    assert r"\frac{\partial f}{\partial \mathrm{wrt}} = 0" in d.markdown()
+    assert d._repr_markdown_() == d.markdown()
+    assert repr(d) == "<Derivation df/dwrt = 0 over 0 paths>"
 
-    root = (Value(2.0, "a") * Value(3.0, "b")).tanh()
-    derivation = explain(root, Value(1.0, "c"))
-    assert derivation.total == 0.0
-    assert derivation.paths == []
-    assert "does not depend on c" in str(derivation)
+
+def test_a_labelled_wrt_outside_the_graph_is_told_apart_from_a_namesake_inside() -> None:
+    x = Value(2.0, label="x")
+    f = x.tanh()
+    f.label = "f"
+    d = explain(f, Value(2.0, label="x"))  # another Value that happens to be called x
+    assert d.total == 0.0 and d.n_paths == 0
+    assert "f does not depend on x@wrt" in str(d)
+    assert r"{x}^{@\mathrm{wrt}}" in d.markdown()
+    assert repr(d) == "<Derivation df/dx@wrt = 0 over 0 paths>"
+    assert "f does not depend on y" in str(explain(f, Value(2.0, label="y")))
