@@ -61,46 +61,54 @@ class Op:
         return f"Op({self.name!r})"
 
 
+# Local derivatives are written once and run on floats, on numpy arrays (the tape) and on Values
+# (gradients of gradients). Arithmetic works on all three; these two helpers cover the rest.
+
+
+def _smooth(x: Any, on_float: Callable[[float], float], on_array: Any, method: str) -> Any:
+    """A smooth function of x: `on_float`, `on_array`, or the Value method that records it."""
+    if isinstance(x, np.ndarray):
+        return on_array(x)
+    if isinstance(x, float | int):
+        return on_float(x)
+    return getattr(x, method)()
+
+
+def _piecewise(x: Any, on_array: Any, on_float: Callable[[float], float]) -> Any:
+    """A piecewise-constant slope of x, read from its number (for a Value, a constant)."""
+    if isinstance(x, np.ndarray):
+        return on_array(x)
+    return on_float(x if isinstance(x, float | int) else x.data)
+
+
 def _log(x: Any) -> Any:
-    """Natural log on a float, a Value or an array (the rule for d(x**y)/dy needs it)."""
-    # x == 0 only comes with out == 0 (see POW_VALUE's domain): the product out*log(x) is 0
+    """log x for the rule d(x**y)/dy = out·log x; where x = 0, out = 0 and the product is 0."""
     if isinstance(x, np.ndarray):
         return np.log(np.where(x > 0, x, 1.0))
-    if isinstance(x, float | int):
-        return math.log(x) if x > 0 else 0.0
-    return x.log() if x.data > 0 else 0.0
+    positive = (x if isinstance(x, float | int) else x.data) > 0
+    return _smooth(x, math.log, np.log, "log") if positive else 0.0
 
 
 def _step(x: Any) -> Any:
-    """Heaviside step, 1 where x > 0: relu's slope (0 at the kink, as PyTorch does)."""
-    if isinstance(x, np.ndarray):
-        return (x > 0).astype(float)
-    if isinstance(x, float | int):
-        return 1.0 if x > 0 else 0.0
-    return 1.0 if x.data > 0 else 0.0  # a Value: the slope is piecewise constant
+    """relu's slope: 1 where x > 0, else 0 (0 at the kink, as PyTorch)."""
+    return _piecewise(x, lambda a: (a > 0).astype(float), lambda v: 1.0 if v > 0 else 0.0)
 
 
 def _sign(x: Any) -> Any:
-    """Sign of x (0 at 0): abs's slope."""
-    if isinstance(x, np.ndarray):
-        return np.sign(x)
-    data = x if isinstance(x, float | int) else x.data
-    return float((data > 0) - (data < 0))
+    """abs's slope: the sign of x, 0 at 0."""
+    return _piecewise(x, np.sign, lambda v: float((v > 0) - (v < 0)))
 
 
 def _leaky_step(x: Any, slope: float) -> Any:
-    if isinstance(x, np.ndarray):
-        return np.where(x > 0, 1.0, slope)
-    data = x if isinstance(x, float | int) else x.data
-    return 1.0 if data > 0 else slope
+    """leaky_relu's slope: 1 where x > 0, else `slope`."""
+    return _piecewise(x, lambda a: np.where(a > 0, 1.0, slope), lambda v: 1.0 if v > 0 else slope)
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> Any:
     """clamp's slope: 1 within the bounds (on them too, as torch.clamp), 0 beyond them."""
-    if isinstance(x, np.ndarray):
-        return ((x >= lo) & (x <= hi)).astype(float)
-    data = x if isinstance(x, float | int) else x.data
-    return 1.0 if lo <= data <= hi else 0.0
+    return _piecewise(
+        x, lambda a: ((a >= lo) & (a <= hi)).astype(float), lambda v: 1.0 if lo <= v <= hi else 0.0
+    )
 
 
 def _sigmoid(x: float) -> float:
@@ -120,27 +128,6 @@ def _softplus(x: float) -> float:
 
 def _vsoftplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _sigmoid_any(x: Any) -> Any:
-    """sigmoid on a float, a Value or an array: softplus's slope."""
-    if isinstance(x, np.ndarray):
-        return _vsigmoid(x)
-    if isinstance(x, float | int):
-        return _sigmoid(x)
-    return x.sigmoid()
-
-
-def _cos_any(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return np.cos(x)
-    return math.cos(x) if isinstance(x, float | int) else x.cos()
-
-
-def _sin_any(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return np.sin(x)
-    return math.sin(x) if isinstance(x, float | int) else x.sin()
 
 
 def _power_slope(x: Any, n: Any) -> Any:
@@ -197,15 +184,11 @@ def _vlogsumexp(*xs: np.ndarray) -> np.ndarray:
     return top + np.log(np.exp(stacked - top).sum(axis=0))
 
 
-def _exp_any(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return np.exp(x)
-    return math.exp(x) if isinstance(x, float | int) else x.exp()
-
-
 def _logsumexp_local(*args: Any) -> tuple[Any, ...]:
     *xs, out = args
-    return tuple(_exp_any(x - out) for x in xs)  # softmax: each term's share of the sum
+    return tuple(
+        _smooth(x - out, math.exp, np.exp, "exp") for x in xs
+    )  # softmax: each term's share of the sum
 
 
 def _describe_logsumexp(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
@@ -383,7 +366,7 @@ SIN = Op(
     "sin",
     math.sin,
     np.sin,
-    lambda x, out: (_cos_any(x),),
+    lambda x, out: (_smooth(x, math.cos, np.cos, "cos"),),
     text=("cos({x})",),
     latex=(r"\cos {x}",),
 )
@@ -392,7 +375,7 @@ COS = Op(
     "cos",
     math.cos,
     np.cos,
-    lambda x, out: (-_sin_any(x),),
+    lambda x, out: (-_smooth(x, math.sin, np.sin, "sin"),),
     text=("-sin({x})",),
     latex=(r"-\sin {x}",),
 )
@@ -401,7 +384,7 @@ SOFTPLUS = Op(
     "softplus",
     _softplus,
     _vsoftplus,
-    lambda x, out: (_sigmoid_any(x),),
+    lambda x, out: (_smooth(x, _sigmoid, _vsigmoid, "sigmoid"),),
     text=("σ({x})",),
     latex=(r"\sigma({x})",),
 )
