@@ -371,12 +371,13 @@ def _factor(node: Value, arg: int, value: float, names: Names) -> tuple[Factor, 
     parent = parents[arg]
     repeated = sum(q is parent for q in parents[: len(parents) - op.consts]) > 1
     where = f" (argument {arg + 1})" if repeated else ""
-    where_tex = rf"\big|_{{\text{{arg }} {arg + 1}}}" if repeated else ""
     notation = f"∂{names.text(node)}/∂{names.text(parent)}{where}"
     notation_tex = rf"\frac{{\partial {names.latex(node)}}}{{\partial {names.latex(parent)}}}"
+    if repeated:  # \left. \right| rather than \big|, which mathtext does not know
+        notation_tex = rf"\left.{notation_tex}\right|_{{\text{{arg }} {arg + 1}}}"
     if _is_number(text):  # a constant derivative (1, -1, a fixed weight): the number says it all
         text, latex = number(value, p), latex_number(value, p)
-    factor = Factor(node, parent, arg, value, notation, text, notation_tex + where_tex, latex)
+    factor = Factor(node, parent, arg, value, notation, text, notation_tex, latex)
     return factor, mentioned
 
 

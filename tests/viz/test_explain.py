@@ -366,3 +366,61 @@ def test_a_labelled_wrt_outside_the_graph_is_told_apart_from_a_namesake_inside()
     assert r"{x}^{@\mathrm{wrt}}" in d.markdown()
     assert repr(d) == "<Derivation df/dx@wrt = 0 over 0 paths>"
     assert "f does not depend on y" in str(explain(f, Value(2.0, label="y")))
+
+
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.DOTALL)
+
+
+def math_fragments(md: str) -> list[str]:
+    """Every $...$ and $$...$$ of a Markdown text, display maths first matched as a whole."""
+    return [(display or inline).strip() for display, inline in MATH.findall(md)]
+
+
+def mlp_like() -> tuple[Value, list[Value]]:
+    """A 1-2-1 tanh network with the seeds' labels, a squared-error loss, and shared labels."""
+    x = Value(0.5, label="x[0]")
+    W1 = [Value(w, label=f"W1[{j},0]") for j, w in enumerate((0.3, -0.7))]
+    a1 = []
+    for j in range(2):
+        z = linear([W1[j]], [x], Value(0.1, label=f"b1[{j}]"))
+        z.label = f"z1[{j}]"
+        a = z.tanh()
+        a.label = f"a1[{j}]"
+        a1.append(a)
+    W2 = [Value(w, label=f"W2[0,{k}]") for k, w in enumerate((0.4, 0.9))]
+    z2 = linear(W2, a1, Value(-0.2, label="b2[0]"))
+    z2.label = "z2[0]"
+    a2 = z2.tanh()
+    a2.label = "a2[0]"
+    loss = 0.5 * (a2 - 1.0) ** 2 + (a2 * -0.25).exp() / Value(3.0, label="a2[0]")
+    loss.label = "L"
+    return loss, [x, *W1, *W2]
+
+
+def powers() -> list[tuple[Value, Value]]:
+    """Powers with labelled bases and exponents, and a value used twice by one op."""
+    w = Value(0.5, label="W1[0,0]")
+    x, y = Value(1.5, label="x"), Value(2.5, label="y[1]")
+    square = w**2
+    both = x**y
+    odd = Value(-2.0, label="my_var{$} 2")
+    return [(square, w), (both, x), (both, y), ((w * x) ** y, w), ((w * w) * odd, w)]
+
+
+def cases() -> list[object]:
+    loss, leaves = mlp_like()
+    return [
+        pytest.param(root, wrt, id=f"d{root.label or 'root'}/d{wrt.label}")
+        for root, wrt in [(loss, v) for v in leaves[:3]] + powers()
+    ]
+
+
+@pytest.mark.parametrize("root, wrt", cases())
+def test_markdown_maths_is_valid_latex(root: Value, wrt: Value) -> None:
+    mathtext = pytest.importorskip("matplotlib.mathtext")
+    parser = mathtext.MathTextParser("path")
+    md = explain(root, wrt).markdown()
+    fragments = math_fragments(md)
+    assert len(fragments) > 5
+    for expr in sorted(set(fragments)):
+        parser.parse(f"${expr}$")  # raises ValueError with the offending column
