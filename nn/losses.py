@@ -9,6 +9,7 @@ samples, `softmax_cross_entropy` the softmax output of seed 002, `hinge_loss` mi
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,8 @@ import numpy as np
 from autodiff import Value, logsumexp, sum_values
 from nn import _checks
 
-EPS = 1e-12  # binary_cross_entropy keeps p and 1 - p at least this far from 0
+EPS = 1e-12  # binary_cross_entropy reads log(p + EPS): finite at p = 0, slope 1/(p + EPS)
+_LOG_ONE = math.log(1.0 + EPS)  # subtracted, so a perfect p = 1 with t = 1 costs exactly 0
 
 
 def _as_list(x: Any) -> list[Any]:
@@ -80,17 +82,22 @@ def mse(outputs: Any, targets: Any, reduction: str = "mean") -> Value:
 
 
 def _safe_log(v: Value) -> Value:
-    """log v with v held at EPS or above, so a saturated probability costs log(EPS), not log 0."""
-    return v.clamp(EPS, 1.0).log()
+    """log((v + EPS)/(1 + EPS)): smooth, finite at v = 0, 0 at v = 1, slope 1/(v + EPS).
+
+    Unlike clamping v at EPS (slope 0 below it), a confidently wrong p far below EPS still
+    gets a slope near 1/EPS, and nothing branches on `.data`, so it traces as it runs.
+    """
+    return (v + EPS).log() - _LOG_ONE
 
 
 def binary_cross_entropy(probs: Any, targets: Any) -> Value:
     """J = -1/m Σ [t log p + (1 - t) log(1 - p)] from probabilities p in [0, 1].
 
-    A term whose target weight is 0 is left out, so a saturated p = 1 with t = 1 costs no
-    log(0); where a needed p or 1 - p is below 1e-12 it is lifted to 1e-12 (as PyTorch clamps
-    the log), so the loss and its gradient stay finite. From logits,
-    `binary_cross_entropy_with_logits` is exact everywhere.
+    A term whose target weight is 0 is left out. Each log reads p + ε (and 1 - p + ε), ε = 1e-12,
+    so a saturated p costs at most -log ε ≈ 27.6, and dJ/dp = -(t/(p + ε) - (1-t)/(1 - p + ε))/m
+    stays finite yet never 0 for a wrong p: about 1/(m·max(p, ε)), the size of PyTorch's slope
+    (PyTorch instead clamps each log at -100 and the slope's denominator p(1 - p) at 1e-12).
+    From logits, `binary_cross_entropy_with_logits` is exact everywhere.
     """
     where = "binary_cross_entropy"
     ps, ts = _pairs(probs, targets, where)

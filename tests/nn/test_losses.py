@@ -8,6 +8,8 @@ import pytest
 import nn
 from autodiff import Value, trace
 
+EPS = 1e-12  # binary_cross_entropy reads log(p + EPS) and log(1 - p + EPS)
+
 
 def leaves(xs):
     return [Value(x) for x in xs]
@@ -53,8 +55,9 @@ def test_binary_cross_entropy_is_the_mean_over_m_samples():
     loss = nn.binary_cross_entropy(ps, t)
     loss.backward()
     want = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
-    assert loss.data == pytest.approx(want, rel=1e-13)
-    np.testing.assert_allclose([v.grad for v in ps], -(t / p - (1 - t) / (1 - p)) / 4, rtol=1e-12)
+    assert loss.data == pytest.approx(want, rel=1e-10)  # log(p + 1e-12) differs by about 1e-12/p
+    dp = -(t / (p + EPS) - (1 - t) / (1 - p + EPS)) / 4
+    np.testing.assert_allclose([v.grad for v in ps], dp, rtol=1e-13)
 
 
 def test_binary_cross_entropy_stays_finite_when_a_sigmoid_saturates():
@@ -62,10 +65,33 @@ def test_binary_cross_entropy_stays_finite_when_a_sigmoid_saturates():
     p = z.sigmoid()
     assert p.data == 1.0
     assert nn.binary_cross_entropy([p], [1.0]).data == 0.0
-    wrong = nn.binary_cross_entropy([p], [0.0])  # log(1 - p) = log 0 without the lift
+    wrong = nn.binary_cross_entropy([p], [0.0])  # log(1 - p) = log 0 without the eps
     wrong.backward()
     assert wrong.data == pytest.approx(-np.log(1e-12), rel=1e-12)
     assert np.isfinite(z.grad)
+
+
+@pytest.mark.parametrize(
+    ("z", "t"),
+    [(-40.0, 1.0), (40.0, 0.0), (-30.0, 1.0), (-40.0, 0.7), (3.0, 1.0), (-2.0, 0.0)],
+)
+def test_binary_cross_entropy_gradient_follows_the_eps_form_even_when_confidently_wrong(z, t):
+    """dL/dp = -(t/(p+eps) - (1-t)/(1-p+eps))/m: near -1/eps for p far below eps, never 0."""
+    zs = leaves([z, 0.0])
+    ps = [v.sigmoid() for v in zs]
+    loss = nn.binary_cross_entropy(ps, [t, 1.0])
+    loss.backward()
+    p = np.array([v.data for v in ps])
+    tt = np.array([t, 1.0])
+    dp = -(tt / (p + EPS) - (1 - tt) / (1 - p + EPS)) / 2
+    np.testing.assert_allclose([v.grad for v in ps], dp, rtol=1e-9)
+    np.testing.assert_allclose([v.grad for v in zs], dp * p * (1 - p), rtol=1e-9)
+
+
+def test_binary_cross_entropy_pushes_hard_on_a_confidently_wrong_probability():
+    p = Value(-40.0).sigmoid()  # about 4e-18, far below eps
+    nn.binary_cross_entropy([p], [1.0]).backward()
+    assert p.grad < -0.9 / EPS  # PyTorch: (p - t)/max(p(1 - p), 1e-12) = -1e12
 
 
 def test_binary_cross_entropy_with_logits_matches_bce_of_sigmoid():
