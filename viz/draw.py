@@ -35,6 +35,7 @@ class DotNotFoundError(graphviz.ExecutableNotFound):
     """The `dot` program is missing; the message says how to install it."""
 
     def __init__(self, where: str) -> None:
+        # skips ExecutableNotFound.__init__, which builds its own message from the failed command
         RuntimeError.__init__(self, f"{where}: {INSTALL_DOT}")
 
 
@@ -177,10 +178,8 @@ def draw_graph(
 
     def operation(name: str, symbol: str, lit: bool) -> None:
         attrs = {"shape": "ellipse", "fontsize": "10", "height": "0.3", "margin": "0.04,0.02"}
-        graph.node(name, graphviz.nohtml(escape(symbol, record=False)), **attrs, **lit_attrs(lit))
-
-    def lit_attrs(lit: bool) -> dict[str, str]:
-        return HIGHLIGHT if lit else {}
+        attrs |= HIGHLIGHT if lit else {}
+        graph.node(name, graphviz.nohtml(escape(symbol, record=False)), **attrs)
 
     def edge(tail: str, head: str, lit: bool) -> None:
         graph.edge(tail, head, **(HIGHLIGHT_EDGE if lit else {}))
@@ -251,7 +250,7 @@ def render(
         )
     target = Path(path)
     if format is None:
-        format = target.suffix.lstrip(".")
+        format = target.suffix.lstrip(".").lower()  # dot knows svg, not SVG
         if not format:
             raise ValueError(
                 f"{where}: expected a format or a path with a suffix such as .svg, "
@@ -262,8 +261,8 @@ def render(
     if shutil.which("dot") is None:
         raise DotNotFoundError(where)
     try:
-        picture = graphviz.Digraph.pipe(graph, format=format)
-    except graphviz.ExecutableNotFound as error:
+        picture = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound as error:  # also a Drawing's DotNotFoundError("pipe")
         raise DotNotFoundError(where) from error
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(picture)

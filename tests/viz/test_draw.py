@@ -268,6 +268,15 @@ def test_digraph_render_writes_files_with_the_system_dot(
     assert helper.name == f"helper.{fmt}" and helper.read_bytes().startswith(magic)
 
 
+@needs_dot
+@pytest.mark.render
+def test_render_takes_the_format_from_an_upper_case_suffix(tmp_path: Path) -> None:
+    *_, d = small()
+    written = render(d, tmp_path / "graph.SVG")
+    assert written == tmp_path / "graph.SVG"
+    assert written.read_bytes().startswith(b"<?xml")
+
+
 def test_missing_dot_raises_an_error_that_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
