@@ -1,21 +1,45 @@
-"""Command-line pieces the examples share: mistakes end in one clear line, never a traceback."""
+"""Pieces the example scripts share: a command line whose mistakes end in one clear line, never a
+traceback, and the optional matplotlib plots."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+
+SEED_MAX = 2**32 - 1
+PLOTS_HINT = 'pip install -e ".[plots]"'
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    number = _whole_number(text)
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {number}")
+    return number
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    number = _whole_number(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {number}")
+    return number
+
+
+def random_seed(text: str) -> int:
+    """argparse type: a seed from 0 to 2**32 - 1, the range numpy and scikit-learn both accept."""
+    number = non_negative_int(text)
+    if number > SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected a seed of at most {SEED_MAX}, got {number}")
     return number
 
 
@@ -26,8 +50,16 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
+def script_parser(script: str, doc: str | None) -> OneLineParser:
+    """The parser of an example script: named after its file, described by its docstring's first
+    line. Naming it after the file (not sys.argv[0]) keeps the name right when a test calls the
+    script's main() in-process."""
+    description = (doc or "").strip().split("\n")[0]
+    return OneLineParser(prog=Path(script).name, description=description)
+
+
 def prepare_output(folder: Path, prog: str) -> None:
-    """Make the output folder, or stop with one line saying why it cannot be written."""
+    """Make the output folder, or stop with one line, prefixed with `prog`, saying why not."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -35,3 +67,35 @@ def prepare_output(folder: Path, prog: str) -> None:
         probe.unlink()
     except OSError as error:
         sys.exit(f"{prog}: cannot write to --out {str(folder)!r}: {error.strerror or error}")
+
+
+def pyplot_or_reason() -> tuple[Any, str]:
+    """matplotlib.pyplot on the file-only Agg backend and "", or None and a line saying why not."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None, f"skipped the PNG plots: matplotlib is not installed ({PLOTS_HINT})"
+    return plt, ""
+
+
+def plot_history(history: Any, path: Path, title: str) -> Path:
+    """Draw an `nn.History`'s training loss and accuracy per epoch into the PNG file `path`."""
+    plt, reason = pyplot_or_reason()
+    if plt is None:
+        raise ModuleNotFoundError(reason)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    epochs = range(1, len(history.loss) + 1)
+    marker = "." if len(history.loss) <= 50 else None  # dots help only while they stay apart
+    ax.plot(epochs, history.loss, marker=marker, label="training loss")
+    if history.accuracy:
+        ax.plot(epochs, history.accuracy, marker=marker, label="training accuracy")
+    ax.set_xlabel("epoch")
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -19,7 +19,6 @@ passes. Command-line mistakes end with one line on stderr and status 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,19 +27,29 @@ import numpy as np
 
 import nn
 
-from cli import OneLineParser, positive_int, prepare_output
+from cli import (
+    OneLineParser,
+    plot_history,
+    positive_int,
+    prepare_output,
+    pyplot_or_reason,
+    random_seed,
+    script_parser,
+)
 
 INSTALL_HINT = 'pip install -e ".[datasets]"'
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(description=__doc__.split("\n")[0])
+def command_line() -> OneLineParser:
+    parser = script_parser(__file__, __doc__)
     parser.add_argument("--epochs", type=positive_int, default=20)
     parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--seed", type=int, default=0, help="for the split, weights and shuffles")
+    parser.add_argument(
+        "--seed", type=random_seed, default=0, help="for the split, weights and shuffles"
+    )
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the pictures")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
-    return parser.parse_args(argv)
+    return parser
 
 
 def load_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -59,25 +68,10 @@ def load_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 def plots(history: nn.History, images: np.ndarray, truth: Any, said: Any, out: Path) -> str:
     """The loss curve and some misclassified test digits as PNG files, if matplotlib is there."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return 'skipped the PNG plots: matplotlib is not installed (pip install -e ".[plots]")'
-
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    epochs = np.arange(1, len(history.loss) + 1)
-    ax.plot(epochs, history.loss, marker=".", label="training loss")
-    ax.plot(epochs, history.accuracy, marker=".", label="training accuracy")
-    ax.set_xlabel("epoch")
-    ax.legend()
-    ax.set_title("MLP(64, [32, 10]) on the digits")
-    fig.tight_layout()
-    fig.savefig(out / "digits_loss.png", dpi=120)
-    plt.close(fig)
-    written = [out / "digits_loss.png"]
+    plt, reason = pyplot_or_reason()
+    if plt is None:
+        return reason
+    written = [plot_history(history, out / "digits_loss.png", "MLP(64, [32, 10]) on the digits")]
 
     wrong = np.flatnonzero(truth != said)[:12]
     if len(wrong):
@@ -96,13 +90,14 @@ def plots(history: nn.History, images: np.ndarray, truth: Any, said: Any, out: P
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = command_line()
+    args = parser.parse_args(argv)
     try:
         import sklearn  # noqa: F401  (only to know whether the optional extra is there)
     except ImportError:
         print(f"skipped: needs scikit-learn for its bundled digits ({INSTALL_HINT})")
         return 0
-    prepare_output(args.out, "train_digits")
+    prepare_output(args.out, parser.prog)
     X_train, y_train, X_test, y_test, test_images = load_split(args.seed)
     print(
         f"digits: {len(X_train)} training and {len(X_test)} test images, "
@@ -133,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(plots(history, test_images, y_test, said, args.out))
     except OSError as error:
-        sys.exit(f"train_digits: cannot write to --out {str(args.out)!r}: {error}")
+        sys.exit(f"{parser.prog}: cannot write to --out {str(args.out)!r}: {error}")
     return 0
 
 

@@ -76,14 +76,19 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
         (("--epochs", "x"), "--epochs"),
         (("--batch-size", "0"), "--batch-size"),
         (("--seed", "one"), "--seed"),
+        (("--seed", "-1"), "--seed"),
+        (("--seed", str(2**32)), "--seed"),  # scikit-learn's split takes seeds below 2**32
         (("--colour",), "--colour"),
+        (("--colour", "red"), "--colour"),
     ],
 )
 def test_a_command_line_mistake_is_one_clear_line(tmp_path, args, named):
     result = run(*args, cwd=tmp_path)
     line = one_line_error(result)
     assert result.returncode == 2
+    assert line.startswith("train_digits.py: ")
     assert named in line and args[-1] in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_unwritable_out_is_one_clear_line(tmp_path):
@@ -91,5 +96,6 @@ def test_an_unwritable_out_is_one_clear_line(tmp_path):
     (tmp_path / "a-file").write_text("")
     result = run("--epochs", "1", "--out", "a-file/pictures", cwd=tmp_path)
     line = one_line_error(result)
-    assert "--out" in line and "a-file/pictures" in line
+    assert line.startswith("train_digits.py: cannot write to --out")  # the parser's prefix
+    assert "a-file/pictures" in line
     assert "test accuracy" not in result.stdout  # it stops before training
