@@ -7,13 +7,14 @@ with relu hidden layers learns to separate them with micrograd's max-margin loss
 `nn.fit` through the batched tape. Written to `--out`:
 
 - `decision_boundary.png` and `loss_curve.png` (need matplotlib: `pip install -e ".[plots]"`);
-- `neuron.svg`: the graph of one hidden neuron's computation on one training point, with the
-  gradients the loss sent back into it (needs graphviz's `dot` program).
+- `neuron.svg`: the graph of one first-layer unit's computation on the training point with the
+  smallest margin y·score, each value with the gradient that point's hinge loss sent back to it
+  (of its score instead, if even that point is past the margin); the unit drawn is an active
+  one, so the gradients are not 0. Needs graphviz's `dot` program.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,55 +24,73 @@ import nn
 import viz
 from autodiff import topological_order
 
-from cli import OneLineParser, positive_int, prepare_output
+from cli import (
+    OneLineParser,
+    plot_history,
+    positive_int,
+    prepare_output,
+    pyplot_or_reason,
+    random_seed,
+    script_parser,
+)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(description=__doc__.split("\n")[0])
+def command_line() -> OneLineParser:
+    parser = script_parser(__file__, __doc__)
     parser.add_argument("--epochs", type=positive_int, default=100)
     parser.add_argument("--samples", type=positive_int, default=200, help="points in the data")
     parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0)
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the pictures")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
-    return parser.parse_args(argv)
+    return parser
 
 
-def neuron_picture(model: nn.MLP, x: np.ndarray, label: float, path: Path) -> str:
-    """Draw hidden neuron a1[0] on one point, after backpropagating that point's loss."""
-    loss = nn.hinge_loss([model(x.tolist())], [label])
+def neuron_picture(model: nn.MLP, X: np.ndarray, y: np.ndarray, path: Path) -> str:
+    """Draw a first-layer unit on the training point with the smallest margin, with gradients.
+
+    That point (smallest y·score) is the one the network is least sure of. The gradients drawn
+    are those of its hinge loss max(0, 1 - y·score), or of its score when even that point is
+    past the margin (its loss, and every gradient of the loss, would be 0). The unit is the
+    active one (z > 0) through which the most gradient flows: an inactive relu passes back 0.
+    """
+    i = int(np.argmin(y * nn.predict(model, X)))
+    score = model(X[i].tolist())
+    loss = nn.hinge_loss([score], [float(y[i])])
+    if loss.data > 0:
+        root, of = loss, "that point's hinge loss max(0, 1 - y·score)"
+    else:
+        root, of = score, "the network's score on that point"
     model.zero_grad()
-    loss.backward()
-    neuron = next(node for node in topological_order(loss) if node.label == "a1[0]")
+    root.backward()
+    nodes = {node.label: node for node in topological_order(root) if node.label}
+    active = [nodes[f"a1[{j}]"] for j in range(model.nouts[0]) if nodes[f"z1[{j}]"].data > 0]
+    if not active:
+        return f"skipped {path.name}: no first-layer unit is active on training point {i}"
+    unit = max(active, key=lambda a: abs(a.grad))
+    caption = (
+        f"unit {unit.label} on training point {i} (label {y[i]:+.0f}, score {score.data:.3f})\n"
+        f"grad: the derivative of {of} with respect to the value in its box\n"
+        "(x[0] and x[1] feed every unit of the layer: their grads add up all those paths)"
+    )
+    graph = viz.draw_graph(unit)
+    graph.attr(label=caption, labelloc="t", fontsize="11")
+    said = f"unit {unit.label} on training point {i}, with the gradients of {of}"
     try:
-        written = viz.render(neuron, path)
+        written = viz.render(graph, path)
     except viz.DotNotFoundError:
         source = path.with_suffix(".gv")
-        source.write_text(viz.draw_graph(neuron).source)
-        return f"skipped {path.name} (graphviz's `dot` is not installed); wrote {source}"
-    return f"wrote {written}"
+        source.write_text(graph.source)
+        return f"skipped {path.name} (graphviz's `dot` is not installed); wrote {source}: {said}"
+    return f"wrote {written}: {said}"
 
 
 def plots(model: nn.MLP, X: np.ndarray, y: np.ndarray, history: nn.History, out: Path) -> str:
     """The loss curve and the decision boundary as PNG files, if matplotlib is there."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return 'skipped the PNG plots: matplotlib is not installed (pip install -e ".[plots]")'
-
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    epochs = np.arange(1, len(history.loss) + 1)
-    ax.plot(epochs, history.loss, label="loss")
-    ax.plot(epochs, history.accuracy, label="accuracy")
-    ax.set_xlabel("epoch")
-    ax.legend()
-    ax.set_title("Training on two moons")
-    fig.tight_layout()
-    fig.savefig(out / "loss_curve.png", dpi=120)
-    plt.close(fig)
+    plt, reason = pyplot_or_reason()
+    if plt is None:
+        return reason
+    plot_history(history, out / "loss_curve.png", "Training on two moons")
 
     lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
@@ -88,8 +107,9 @@ def plots(model: nn.MLP, X: np.ndarray, y: np.ndarray, history: nn.History, out:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    prepare_output(args.out, "train_moons")
+    parser = command_line()
+    args = parser.parse_args(argv)
+    prepare_output(args.out, parser.prog)
     X, classes = nn.make_moons(args.samples, noise=0.15, seed=args.seed)
     y = 2 * classes - 1  # the max-margin loss wants labels -1 and +1
     model = nn.MLP(2, [16, 16, 1], seed=args.seed)
@@ -110,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         f"after {args.epochs} epochs in {history.seconds:.2f} s"
     )
     print(plots(model, X, y, history, args.out))
-    print(neuron_picture(model, X[0], float(y[0]), args.out / "neuron.svg"))
+    print(neuron_picture(model, X, y, args.out / "neuron.svg"))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 import shutil
@@ -31,8 +32,7 @@ def test_trains_above_chance_and_writes_its_pictures(tmp_path):
     assert accuracy > 90.0
     out = tmp_path / "out"  # the default --out, relative to where it runs
     if shutil.which("dot"):
-        svg = (out / "neuron.svg").read_text()
-        assert "<svg" in svg and "a1[0]" in svg and "W1[0,1]" in svg
+        assert "<svg" in (out / "neuron.svg").read_text()
     else:
         assert (out / "neuron.gv").stat().st_size > 0
     if importlib.util.find_spec("matplotlib") is None:
@@ -40,6 +40,48 @@ def test_trains_above_chance_and_writes_its_pictures(tmp_path):
     else:
         for name in ("loss_curve.png", "decision_boundary.png"):
             assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def drawn_values(out: Path) -> dict[str, tuple[float, float]]:
+    """Each drawn Value's label with its (data, grad), read from neuron.svg or else neuron.gv."""
+    if shutil.which("dot"):
+        svg = (out / "neuron.svg").read_text(encoding="utf-8")
+        texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+        found = {}
+        for i in range(len(texts) - 2):
+            label, data, grad = texts[i : i + 3]
+            if data.startswith("data ") and grad.startswith("grad "):
+                found[label] = (float(data[5:]), float(grad[5:]))
+        return found
+    source = (out / "neuron.gv").read_text(encoding="utf-8")
+    rows = re.findall(r'label="\{ (\S+) \| data (\S+) \| grad (\S+) \}"', source)
+    return {label: (float(data), float(grad)) for label, data, grad in rows}
+
+
+def test_the_neuron_picture_shows_an_active_unit_with_nonzero_gradients(tmp_path):
+    result = run("--epochs", "30", "--samples", "120", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = re.search(
+        r"unit (a1\[(\d+)\]) on training point \d+, with the gradients of (.+)$",
+        result.stdout,
+        flags=re.M,
+    )
+    assert said, result.stdout
+    assert said[3].startswith(("that point's hinge loss", "the network's score"))
+    unit, j = said[1], said[2]
+    values = drawn_values(tmp_path / "out")
+    a_data, a_grad = values[unit]
+    z_data, z_grad = values[f"z1[{j}]"]
+    assert a_data > 0 and z_data > 0  # an active relu, which passes its gradient back
+    assert a_grad != 0
+    assert z_grad == pytest.approx(a_grad)  # relu'(z) = 1 for z > 0
+    # z = b + Σ w_k x_k, so dz/db = 1 and dz/dw_k = x_k (the picture prints 4 digits)
+    assert values[f"b1[{j}]"][1] == pytest.approx(z_grad, rel=1e-3)
+    for k in (0, 1):
+        x_data = values[f"x[{k}]"][0]
+        w_grad = values[f"W1[{j},{k}]"][1]
+        assert w_grad != 0
+        assert w_grad == pytest.approx(z_grad * x_data, rel=2e-3, abs=1e-4)
 
 
 def test_progress_line_goes_to_stderr_and_is_absent_with_no_progress(tmp_path):
@@ -50,20 +92,39 @@ def test_progress_line_goes_to_stderr_and_is_absent_with_no_progress(tmp_path):
     assert quiet.stderr == ""
 
 
-@pytest.mark.parametrize("epochs", ["0", "-3", "many"])
-def test_a_bad_epochs_is_one_clear_line(tmp_path, epochs):
-    result = run("--epochs", epochs, cwd=tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--epochs" in lines[0] and epochs in lines[0]
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
-def test_an_unwritable_out_is_one_clear_line(tmp_path):
+@pytest.mark.parametrize(
+    ("args", "named", "shown"),
+    [
+        (("--epochs", "0"), "--epochs", "0"),
+        (("--epochs", "-3"), "--epochs", "-3"),
+        (("--epochs", "many"), "--epochs", "many"),
+        (("--seed", "-1"), "--seed", "-1"),
+        (("--seed", str(2**32)), "--seed", str(2**32)),
+        (("--seed", "x"), "--seed", "x"),
+        (("--colour", "red"), "--colour", "red"),
+        (("extra",), "unrecognized arguments", "extra"),
+    ],
+)
+def test_a_command_line_mistake_is_one_clear_line(tmp_path, args, named, shown):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert line.startswith("train_moons.py: ")
+    assert named in line and shown in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_out_is_one_clear_line_with_the_same_prefix(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     result = run("--epochs", "1", "--out", str(blocker / "sub"), cwd=tmp_path)
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot write to --out" in lines[0]
-    assert "Traceback" not in result.stderr
+    line = one_line_error(result)
+    assert line.startswith("train_moons.py: cannot write to --out")
