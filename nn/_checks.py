@@ -76,9 +76,8 @@ def matrix(obj: Any, shape: tuple[int | None, int | None], where: str) -> list[l
     if not rows or (nout is not None and len(rows) != nout):
         expected = "at least one" if nout is None else str(nout)
         raise ValueError(f"{where} must have {expected} rows (got {len(rows)})")
-    if nin is None:
-        first = rows[0]
-        nin = len(first) if isinstance(first, list | tuple) and first else None
-    if nin is None:
+    if nin is None:  # the first row, a list, tuple or 1-D array, sets the width
+        nin = len(vector(rows[0], None, f"{where}[0]"))
+    if not nin:
         raise ValueError(f"{where}[0] must be a non-empty row of numbers (got {_shown(rows[0])})")
     return [vector(row, nin, f"{where}[{j}]") for j, row in enumerate(rows)]

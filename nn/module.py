@@ -302,11 +302,13 @@ class MLP(Module):
         if output_activation is None:
             output_activation = activation
         output_activation = _checks.activation(output_activation, where, "output_activation")
-        if not isinstance(weights, list | tuple) or not isinstance(biases, list | tuple):
+        if not all(isinstance(x, list | tuple | np.ndarray) for x in (weights, biases)):
             raise ValueError(
-                f"{where}: weights and biases must be lists with one entry per layer "
+                f"{where}: weights and biases must be lists (or arrays) with one entry per layer "
                 f"(got {type(weights).__name__} and {type(biases).__name__})"
             )
+        weights = _per_layer(weights, 3, "weights", "layers x nout x nin", where)
+        biases = _per_layer(biases, 2, "biases", "layers x nout", where)
         if not weights or len(weights) != len(biases):
             raise ValueError(
                 f"{where}: weights and biases must have one entry per layer, at least one "
@@ -378,6 +380,16 @@ class MLP(Module):
             f"MLP({self.nin}, {list(self.nouts)}, activation={self.activation!r}, "
             f"output_activation={self.output_activation!r})"
         )
+
+
+def _per_layer(obj: Any, ndim: int, name: str, axes: str, where: str) -> list[Any]:
+    """One entry per layer: a list or tuple as it is, one numpy array split along its first axis."""
+    if isinstance(obj, np.ndarray) and obj.ndim != ndim:
+        raise ValueError(
+            f"{where}: {name} as one array must be {ndim}-D, {axes}, all layers the same size "
+            f"(got shape {obj.shape}); for layers of different sizes pass a list"
+        )
+    return list(obj)
 
 
 def _layer_sizes(nouts: Any, where: str) -> list[int]:

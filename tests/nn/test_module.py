@@ -214,6 +214,41 @@ def test_from_weights_rejects_malformed_parameters(weights, biases, fragment):
     assert fragment in str(error.value)
 
 
+def test_from_weights_takes_rows_given_as_1d_arrays():
+    rows = [np.array([1.0, 2.0]), np.array([3.0, 4.0])]
+    layer = nn.Layer.from_weights(rows, activation="linear")
+    np.testing.assert_array_equal(layer.weights(), [[1.0, 2.0], [3.0, 4.0]])
+    model = nn.MLP.from_weights([rows, (np.array([0.5, -0.5]),)], [np.zeros(2), [1.0]])
+    assert model.nouts == (2, 1)
+    np.testing.assert_array_equal(model.weights()[1], [[0.5, -0.5]])
+
+
+def test_mlp_from_weights_takes_one_3d_array_of_equal_sized_layers():
+    weights = np.arange(12.0).reshape(3, 2, 2) / 10
+    biases = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
+    model = nn.MLP.from_weights(weights, biases, activation="tanh")
+    assert model.nin == 2 and model.nouts == (2, 2, 2)
+    for got, want in zip(model.weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(model.biases(), biases, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    ("weights", "biases", "fragment"),
+    [
+        (np.ones((2, 2)), [[0.0, 0.0], [0.0, 0.0]], "weights as one array must be 3-D"),
+        ([[[1.0]]], np.zeros(1), "biases as one array must be 2-D"),
+        ([[np.ones((1, 2))]], [[0.0]], "weights[0][0] must be a vector (got an array of shape"),
+        ("W", [[0.0]], "one entry per layer (got str and list)"),
+    ],
+)
+def test_from_weights_names_a_wrongly_shaped_array(weights, biases, fragment):
+    with pytest.raises(ValueError) as error:
+        nn.MLP.from_weights(weights, biases)
+    assert fragment in str(error.value)
+
+
 def test_grads_come_out_as_nout_by_nin_arrays_matching_each_value():
     model = nn.MLP(3, [4, 2], activation="tanh", seed=5)
     out = model([0.5, -0.2, 0.9])
