@@ -2,7 +2,8 @@
 
 The drawing only reads the graph. Nodes are named by their position in the topological order
 (`v0`, `v1`, ..., the op that made `v7` is `v7op`), so the same expression always gives the same
-DOT text; unlabelled results are shown as `t<position>`, the names `explain` uses.
+DOT text. Records are titled with the names `explain` uses: unlabelled results are
+`t<position>`, and a label shared by several Values gets `@position`.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def draw_graph(
         if node not in drawn:
             continue
         i = index[node]
-        title = node.label or ("" if names.is_constant(node) else names.text(node))
+        title = "" if names.is_constant(node) else names.text(node)
         record(f"v{i}", title, node.data, node.grad, node in on_path)
         if node.op is None:
             continue

@@ -90,6 +90,17 @@ def test_records_op_nodes_and_edges_follow_the_computation() -> None:
     assert "rankdir=LR" in source
 
 
+def test_values_sharing_a_label_get_the_names_explain_gives_them() -> None:
+    first, second = Value(2.0, label="x"), Value(3.0, label="x")
+    y = first * second
+    y.label = "y"
+    order = topological_order(y)
+    one, two = (f"x@{order.index(v)}" for v in (first, second))
+    records = [fields(lab) for lab in nodes(draw_graph(y).source).values() if lab.startswith("{")]
+    assert sorted(r[0] for r in records) == sorted([one, two, "y"])
+    assert f"∂y/∂{one} = {two} = 3" in str(viz.explain(y, first))
+
+
 def test_returns_a_digraph_that_jupyter_displays_and_draw_dot_is_the_same_function() -> None:
     *_, d = small()
     graph = draw_graph(d)
@@ -234,7 +245,9 @@ def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
     outside = QUOTED.sub('""', source)
     assert "evil" not in outside and "pwned" not in outside
     records = [fields(lab) for lab in nodes(source).values() if lab.startswith("{")]
-    assert [r[0] for r in records] == ["data 2", label, label]  # the constant 2 has no title
+    order = topological_order(y)
+    titles = ["data 2", f"{label}@{order.index(x)}", f"{label}@{order.index(y)}"]
+    assert sorted(r[0] for r in records) == sorted(titles)  # the constant 2 has no title
     assert len(edges(source)) == 3
 
 
