@@ -16,7 +16,8 @@ import numpy as np
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "linear")
 
 
-def _shown(x: Any) -> str:
+def shown(x: Any) -> str:
+    """repr(x) cut to 40 characters, for the "(got ...)" part of a message."""
     text = repr(x)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -25,27 +26,27 @@ def activation(name: Any, where: str, field: str = "activation") -> str:
     """`name` if it is one of ACTIVATIONS; the error lists the valid ones."""
     if not isinstance(name, str) or name not in ACTIVATIONS:
         valid = ", ".join(repr(a) for a in ACTIVATIONS)
-        raise ValueError(f"{where}: {field} must be one of {valid} (got {_shown(name)})")
+        raise ValueError(f"{where}: {field} must be one of {valid} (got {shown(name)})")
     return name
 
 
 def size(n: Any, where: str) -> int:
     """`n` as a positive int (bools and floats are refused: 2.0 units is a slip, not a size)."""
     if isinstance(n, bool | np.bool_) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{where} must be a positive int (got {_shown(n)})")
+        raise ValueError(f"{where} must be a positive int (got {shown(n)})")
     return int(n)
 
 
 def number(x: Any, where: str) -> float:
     """`x` as a finite float; bools, strings, None, NaN and infinities are refused."""
     if isinstance(x, bool | np.bool_) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{where} must be a number (got {type(x).__name__} {_shown(x)})")
+        raise ValueError(f"{where} must be a number (got {type(x).__name__} {shown(x)})")
     try:
         value = float(x)
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise ValueError(f"{where} must be a finite number (got {_shown(x)})")
+        raise ValueError(f"{where} must be a finite number (got {shown(x)})")
     return value
 
 
@@ -79,5 +80,5 @@ def matrix(obj: Any, shape: tuple[int | None, int | None], where: str) -> list[l
     if nin is None:  # the first row, a list, tuple or 1-D array, sets the width
         nin = len(vector(rows[0], None, f"{where}[0]"))
     if not nin:
-        raise ValueError(f"{where}[0] must be a non-empty row of numbers (got {_shown(rows[0])})")
+        raise ValueError(f"{where}[0] must be a non-empty row of numbers (got {shown(rows[0])})")
     return [vector(row, nin, f"{where}[{j}]") for j, row in enumerate(rows)]

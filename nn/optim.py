@@ -10,14 +10,19 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from autodiff import Value
+from nn import _checks
 
 
 def _rate(x: Any, name: str, where: str, upper: float = math.inf) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not 0.0 <= x < upper:
+    """A finite real number (numpy scalars too, bools not) in [0, upper), as a float."""
+    value = _checks.number(x, f"{where}: {name}")
+    if not 0.0 <= value < upper:
         kind = "a non-negative number" if upper == math.inf else f"a number in [0, {upper:g})"
-        raise ValueError(f"{where}: {name} must be {kind} (got {x!r})")
-    return float(x)
+        raise ValueError(f"{where}: {name} must be {kind} (got {_checks.shown(x)})")
+    return value
 
 
 def _grad(p: Value) -> float:
@@ -89,11 +94,14 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, "Adam")
         self.lr = _rate(lr, "lr", "Adam")
-        if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair of numbers in [0, 1) (got {betas!r})")
+        pair = betas.tolist() if isinstance(betas, np.ndarray) and betas.ndim == 1 else betas
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise ValueError(
+                f"Adam: betas must be a pair of numbers in [0, 1) (got {_checks.shown(betas)})"
+            )
         self.betas = (
-            _rate(betas[0], "betas[0]", "Adam", upper=1.0),
-            _rate(betas[1], "betas[1]", "Adam", upper=1.0),
+            _rate(pair[0], "betas[0]", "Adam", upper=1.0),
+            _rate(pair[1], "betas[1]", "Adam", upper=1.0),
         )
         self.eps = _rate(eps, "eps", "Adam")
         self.t = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import nn
@@ -97,6 +98,14 @@ def test_optimizers_take_a_models_parameters_and_reduce_its_loss():
         (lambda p: nn.SGD(p, lr=-0.1), ValueError, "lr must be a non-negative number (got -0.1)"),
         (lambda p: nn.SGD(p, lr=0.1, momentum=1.0), ValueError, "momentum must be a number in"),
         (lambda p: nn.Adam(p, betas=(0.9,)), ValueError, "betas must be a pair"),
+        (lambda p: nn.Adam(p, betas=np.ones((2, 2)) / 2), ValueError, "betas must be a pair"),
+        (lambda p: nn.SGD(p, lr=math.inf), ValueError, "lr must be a finite number (got inf)"),
+        (lambda p: nn.SGD(p, lr=np.nan), ValueError, "lr must be a finite number (got nan)"),
+        (lambda p: nn.Adam(p, eps=math.inf), ValueError, "eps must be a finite number (got inf)"),
+        (lambda p: nn.SGD(p, lr="0.1"), ValueError, "lr must be a number (got str '0.1')"),
+        (lambda p: nn.SGD(p, lr=True), ValueError, "lr must be a number (got bool True)"),
+        (lambda p: nn.SGD(p, lr=np.bool_(1)), ValueError, "lr must be a number (got bool"),
+        (lambda p: nn.SGD(p, lr=0.1, momentum=np.float32(1)), ValueError, "momentum must be"),
         (lambda p: nn.SGD([], lr=0.1), ValueError, "at least one Value"),
         (lambda p: nn.SGD([*p, p[0]], lr=0.1), ValueError, "must not repeat a Value"),
         (lambda p: nn.SGD([1.0], lr=0.1), TypeError, "params[0] must be a Value (got float)"),
@@ -106,6 +115,17 @@ def test_optimizer_arguments_are_checked(make, error, fragment):
     with pytest.raises(error) as raised:
         make([Value(1.0), Value(2.0)])
     assert fragment in str(raised.value)
+
+
+def test_settings_may_be_numpy_scalars_and_betas_an_array():
+    params = [Value(1.0), Value(2.0)]
+    sgd = nn.SGD(params, lr=np.float32(0.25), momentum=np.float64(0.5))
+    assert (sgd.lr, sgd.momentum) == (0.25, 0.5)
+    assert type(sgd.lr) is float
+    adam = nn.Adam(params, lr=np.float32(0.5), betas=np.array([0.5, 0.75]), eps=np.float16(0.125))
+    assert (adam.lr, adam.betas, adam.eps) == (0.5, (0.5, 0.75), 0.125)
+    assert nn.SGD(params, lr=np.int64(1)).lr == 1.0
+    assert run(nn.Adam, lr=np.float64(0.01)) == run(nn.Adam, lr=0.01)
 
 
 def test_optimizers_say_what_they_hold_and_their_settings():
