@@ -6,20 +6,23 @@ prints the forward numbers, the loss L = 1/2 Σ (a2 - y)² and every gradient, t
 seed's hand derivation; writes the graph as SVG and PNG (and an SVG with the paths from W1[0,0]
 highlighted); and writes `explain` for W1[0,0] and W2[0,1] as Markdown files, which read like
 the seed's chain of factors δ2 = (a2 - y) ⊙ σ'(z2), δ1 = W2ᵀ δ2 ⊙ σ'(z1).
-The network is built with `nn.MLP.from_weights` when `nn` has it, else (or with `--values`)
-directly from Values with `autodiff.linear`, the same graph either way.
+The network is built with `nn.MLP.from_weights`. With `--values` it is written out by hand
+instead, one `autodiff.linear` node z = W x + b and one sigmoid per unit: what `nn` does inside,
+shown in a dozen lines. The numbers, the graph and the derivations are the same either way.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autodiff import Value, linear, sum_values, topological_order
+import nn
+from autodiff import Value, linear, topological_order
 from viz import DotNotFoundError, draw_graph, explain, render
+
+from cli import prepare_output, script_parser
 
 X = [1.0]
 W1 = [[0.2], [-0.3]]
@@ -29,23 +32,14 @@ B2 = [0.2, -0.1]
 Y = [1.0, 0.0]
 
 
-def build_with_nn(x: list[Value]) -> Value | None:
-    """The seed's network and loss from `nn`, or None if `nn` cannot build it yet."""
-    try:
-        import nn
-    except ImportError:
-        return None
-    if not hasattr(nn, "MLP") or not hasattr(nn.MLP, "from_weights"):
-        return None
+def build_with_nn(x: list[Value]) -> Value:
+    """The seed's network from `nn.MLP.from_weights`, and its loss."""
     model = nn.MLP.from_weights([W1, W2], [B1, B2], activation="sigmoid")
-    outputs = model(x)
-    if hasattr(nn, "half_sse"):
-        return nn.half_sse(outputs, Y)
-    return half_sse(outputs, Y)
+    return nn.half_sse(model(x), Y)
 
 
 def build_with_values(x: list[Value]) -> Value:
-    """The seed's network written out: z = W x + b as one `linear` node, a = σ(z)."""
+    """The seed's network written out: z = W x + b as one `linear` node, a = σ(z); its loss."""
     layer_input = x
     for layer, (weights, biases) in enumerate([(W1, B1), (W2, B2)], 1):
         outputs = []
@@ -57,12 +51,7 @@ def build_with_values(x: list[Value]) -> Value:
             a.label = f"a{layer}[{j}]"
             outputs.append(a)
         layer_input = outputs
-    return half_sse(layer_input, Y)
-
-
-def half_sse(outputs: Sequence[Value], targets: Sequence[float]) -> Value:
-    """The seed's loss 1/2 Σ (a - y)²."""
-    return 0.5 * sum_values([(a - y) ** 2 for a, y in zip(outputs, targets, strict=True)])
+    return nn.half_sse(layer_input, Y)
 
 
 def _vector(values: list[Any]) -> str:
@@ -71,16 +60,21 @@ def _vector(values: list[Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the example; returns the loss, the Values by label, the derivations and the files."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script_parser(__file__, __doc__)
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the files")
-    parser.add_argument("--values", action="store_true", help="build from Values, not nn")
+    parser.add_argument(
+        "--values",
+        action="store_true",
+        help="write the network out from Values and autodiff.linear, as nn does inside",
+    )
     args = parser.parse_args(argv)
+    prepare_output(args.out, parser.prog)
 
     x = [Value(v, label=f"x[{k}]") for k, v in enumerate(X)]
-    loss = None if args.values else build_with_nn(x)
-    built_with = "nn.MLP.from_weights" if loss is not None else "autodiff Values"
-    if loss is None:
-        loss = build_with_values(x)
+    if args.values:
+        loss, built_with = build_with_values(x), "autodiff Values"
+    else:
+        loss, built_with = build_with_nn(x), "nn.MLP.from_weights"
     loss.label = "L"  # the seed's name for the loss
     loss.backward()
     nodes = {v.label: v for v in topological_order(loss) if v.label}
@@ -104,7 +98,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"  dL/dW1 = {grads('W1', (2, 1))}    dL/db1 = {grads('b1', (2,))}")
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     derivations = {name: explain(loss, nodes[name]) for name in ("W1[0,0]", "W2[0,1]")}
     files = []
     for name, derivation in derivations.items():

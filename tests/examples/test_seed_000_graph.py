@@ -12,16 +12,28 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import viz
+from autodiff import Value
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed_000_graph.py"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
 
 
-def load_example() -> ModuleType:
+@pytest.fixture
+def example(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The script as a module, finding examples/cli.py as `python examples/...` would."""
+    monkeypatch.syspath_prepend(str(EXAMPLE.parent))
     spec = importlib.util.spec_from_file_location("seed_000_graph", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE), *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def closed_form() -> tuple[np.ndarray, np.ndarray, float]:
@@ -38,11 +50,14 @@ def closed_form() -> tuple[np.ndarray, np.ndarray, float]:
     return np.outer(delta1, x), np.outer(delta2, a1), loss
 
 
-@pytest.mark.parametrize("flags", [[], ["--values"]], ids=["nn-if-available", "values"])
+@pytest.mark.parametrize(
+    "flags", [[], ["--values"]], ids=["built-with-nn-MLP", "written-out-from-Values"]
+)
 def test_example_writes_its_files_and_matches_the_closed_form(
-    flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example: ModuleType, flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = load_example().main(["--out", str(tmp_path / "out"), *flags])
+    result = example.main(["--out", str(tmp_path / "out"), *flags])
+    assert result["built_with"] == ("autodiff Values" if flags else "nn.MLP.from_weights")
     dW1, dW2, loss = closed_form()
     assert result["loss"].data == pytest.approx(loss)
     derivations = result["derivations"]
@@ -65,9 +80,46 @@ def test_example_writes_its_files_and_matches_the_closed_form(
 @needs_dot
 @pytest.mark.render
 def test_example_runs_as_a_script_with_the_default_out_folder(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLE)], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    done = run(cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for name in ("seed_000_graph.svg", "seed_000_graph.png", "seed_000_dL_dW2_0_1.md"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_both_routes_build_the_same_graph(example: ModuleType) -> None:
+    sources = []
+    for build in (example.build_with_nn, example.build_with_values):
+        loss = build([Value(1.0, label="x[0]")])
+        loss.backward()
+        sources.append(viz.draw_graph(loss).source)
+    assert sources[0] == sources[1]
+
+
+def test_help_describes_the_options_and_runs_nothing(tmp_path: Path) -> None:
+    done = run("--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: seed_000_graph.py")
+    assert "--values" in done.stdout and "--out" in done.stdout
+    assert "forward" not in done.stdout
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (("--bogus",), 2, "seed_000_graph.py: unrecognized arguments: --bogus"),
+        (("--out",), 2, "seed_000_graph.py: argument --out: expected one argument"),
+        (("--out", "a-file/sub"), 1, "seed_000_graph.py: cannot write to --out 'a-file/sub'"),
+    ],
+    ids=["unknown-flag", "out-without-folder", "unwritable-out"],
+)
+def test_a_command_line_mistake_is_one_line(
+    tmp_path: Path, args: tuple[str, ...], status: int, says: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == status
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(says), done.stderr
+    assert done.stdout == ""
