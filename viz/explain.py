@@ -77,6 +77,27 @@ class Definition:
     latex: str
 
 
+class _Writer:
+    """How one output writes a node, a chain of nodes and a number: text, or Markdown with LaTeX."""
+
+    def __init__(self, names: Names, latex: bool) -> None:
+        self.names, self.latex = names, latex
+        self.bullet = "- " if latex else "  "
+        self.gap = [""] if latex else []  # Markdown needs a blank line before a list
+
+    def name(self, node: Value) -> str:
+        return f"${self.names.latex(node)}$" if self.latex else self.names.text(node)
+
+    def chain(self, nodes: Sequence[Value]) -> str:
+        if self.latex:
+            return "$" + r" \to ".join(map(self.names.latex, nodes)) + "$"
+        return " → ".join(map(self.names.text, nodes))
+
+    def number(self, x: float) -> str:
+        p = self.names.precision
+        return f"${latex_number(x, p)}$" if self.latex else number(x, p)
+
+
 class Derivation:
     """The chain-rule derivation of d(root)/d(wrt): `str()` for text, `.markdown()` for LaTeX.
 
@@ -133,7 +154,7 @@ class Derivation:
             lines.append(f"{whole} = 1: the derivative of a value with respect to itself.")
             return "\n".join(lines)
         lines.append(self._intro(wrt, root))
-        lines += self._groups_text()
+        lines += self._branches(_Writer(n, latex=False))
         if self.definitions:
             lines += ["", "Names for unlabelled values:"]
             lines += [f"  {d.name} = {d.text}" for d in self.definitions]
@@ -179,35 +200,33 @@ class Derivation:
             "derivatives multiply; the derivative is the sum over paths."
         )
 
-    def _via(self, group: Group, latex: bool) -> str:
-        n = self._names
-        name = f"${n.latex(group.via)}$" if latex else n.text(group.via)
+    def _via(self, group: Group, w: _Writer) -> str:
+        name = w.name(group.via)
         if sum(g.via is group.via for g in self.groups) > 1:
             name += f" (argument {group.arg + 1})"
         return name
 
-    def _groups_text(self) -> list[str]:
+    def _branches(self, w: _Writer) -> list[str]:
+        """Where the paths part and what each branch contributes, as text or as Markdown."""
         if not self.groups:
             return []
-        n, p = self._names, self._names.precision
-        branch = self.common[-1]
+        branch = w.name(self.common[-1])
         if len(self.common) > 1:
-            head = (
-                f"Every path starts {' → '.join(map(n.text, self.common))}, "
-                f"then branches at {n.text(branch)}:"
-            )
+            head = f"Every path starts {w.chain(self.common)}, then branches at {branch}:"
         else:
-            head = f"The paths leave {n.text(branch)} along {len(self.groups)} edges:"
-        lines = ["", head]
+            head = f"The paths leave {branch} along {len(self.groups)} edges:"
+        lines = ["", head, *w.gap]
         for group in self.groups[: self.max_paths]:
             lines.append(
-                f"  via {self._via(group, latex=False)}: {_count(group.count)}, "
-                f"contributing {number(group.contribution, p)}"
+                f"{w.bullet}via {self._via(group, w)}: {_count(group.count)}, "
+                f"contributing {w.number(group.contribution)}"
             )
         if len(self.groups) > self.max_paths:
             others = self.groups[self.max_paths :]
             share = math.fsum(g.contribution for g in others)
-            lines.append(f"  ... and {len(others)} more branches, contributing {number(share, p)}")
+            lines.append(
+                f"{w.bullet}... and {len(others)} more branches, contributing {w.number(share)}"
+            )
         return lines
 
     # ---- Markdown with LaTeX ----
@@ -226,25 +245,7 @@ class Derivation:
             out.append(f"${whole} = 1$: the derivative of a value with respect to itself.")
             return "\n".join(out) + "\n"
         out.append(self._intro(f"${wrt}$", f"${root}$"))
-        if self.groups:
-            branch = n.latex(self.common[-1])
-            if len(self.common) > 1:
-                chain = r" \to ".join(map(n.latex, self.common))
-                out += ["", f"Every path starts ${chain}$, then branches at ${branch}$:", ""]
-            else:
-                out += ["", f"The paths leave ${branch}$ along {len(self.groups)} edges:", ""]
-            for group in self.groups[: self.max_paths]:
-                out.append(
-                    f"- via {self._via(group, latex=True)}: {_count(group.count)}, contributing "
-                    f"${latex_number(group.contribution, p)}$"
-                )
-            if len(self.groups) > self.max_paths:
-                others = self.groups[self.max_paths :]
-                share = math.fsum(g.contribution for g in others)
-                out.append(
-                    f"- ... and {len(others)} more branches, contributing "
-                    f"${latex_number(share, p)}$"
-                )
+        out += self._branches(_Writer(n, latex=True))
         if self.definitions:
             out += ["", "**Names** for unlabelled values:", ""]
             out += [f"- ${d.latex}$" for d in self.definitions]

@@ -188,6 +188,26 @@ def test_paths_are_grouped_after_their_common_start() -> None:
     assert "Every path starts w → z → a, then branches at a:" in str(d)
 
 
+def test_branches_beyond_max_paths_are_summed_alike_in_text_and_markdown() -> None:
+    w = Value(0.3, label="w")
+    a = (w * 2.0).tanh()
+    a.label = "a"
+    weights = (1.0, -2.0, 4.0, 0.5)
+    f = sum_values([a * c for c in weights])
+    f.label = "f"
+    slope = (1 - math.tanh(0.6) ** 2) * 2.0
+    rest = f"{slope * (1.0 + 0.5):.4g}"  # the two smallest branches, c = 1 and c = 0.5
+    d = explain(f, w, max_paths=2)
+    text, md = str(d), d.markdown()
+    t = topological_order(f).index(a.parents[0])
+    assert f"Every path starts w → t{t} → a, then branches at a:" in text
+    assert f"Every path starts $w \\to t_{{{t}}} \\to a$, then branches at $a$:\n\n- via" in md
+    assert "\n  via t" in text and f"contributing {slope * 4.0:.4g}\n" in text
+    assert f"contributing ${slope * 4.0:.4g}$\n" in md
+    assert f"  ... and 2 more branches, contributing {rest}\n" in text
+    assert f"- ... and 2 more branches, contributing ${rest}$\n" in md
+
+
 def test_seed_000_network_matches_the_seed_and_the_delta_rule() -> None:
     """The seed's 1-2-2 sigmoid network, L = 1/2 Σ (a2 - y)², dL/dW1[0,0] by the δ rule."""
     x = Value(1.0, label="x[0]")
