@@ -64,6 +64,7 @@ def _unit_targets(targets: list[Any], where: str) -> list[Any]:
 def half_sse(outputs: Any, targets: Any) -> Value:
     """E = 1/2 Σ (y - t)²: the seeds' loss, whose derivative dE/dy = y - t has no factor 2."""
     ys, ts = _pairs(outputs, targets, "half_sse")
+    ts = _numbers_or_values(ts, "half_sse")
     loss = 0.5 * sum_values([(y - t) ** 2 for y, t in zip(ys, ts, strict=True)])
     loss.label = "E"
     return loss
@@ -74,6 +75,7 @@ def mse(outputs: Any, targets: Any, reduction: str = "mean") -> Value:
     if reduction not in ("mean", "sum"):
         raise ValueError(f"mse: reduction must be 'mean' or 'sum' (got {reduction!r})")
     ys, ts = _pairs(outputs, targets, "mse")
+    ts = _numbers_or_values(ts, "mse")
     loss = sum_values([(y - t) ** 2 for y, t in zip(ys, ts, strict=True)])
     if reduction == "mean":
         loss = loss / len(ys)

@@ -201,6 +201,31 @@ def test_mismatched_lengths_name_both_lengths(loss):
         loss(leaves([0.5, 0.5, 0.5]), [1.0, 1.0])
 
 
+@pytest.mark.parametrize("loss", [nn.half_sse, nn.mse, nn.hinge_loss, nn.binary_cross_entropy])
+@pytest.mark.parametrize(
+    ("target", "fragment"),
+    [
+        (float("nan"), "targets[1] must be a finite number (got nan)"),
+        (np.inf, "targets[1] must be a finite number (got inf)"),
+        ("1", "targets[1] must be a number (got str '1')"),
+        (None, "targets[1] must be a number (got NoneType None)"),
+    ],
+)
+def test_a_bad_target_is_named_with_the_loss_and_its_position(loss, target, fragment):
+    with pytest.raises(ValueError) as error:
+        loss(leaves([0.5, 0.5]), [1.0, target])
+    assert str(error.value).startswith(loss.__name__ + ": ")
+    assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize("loss", [nn.half_sse, nn.mse])
+def test_squared_error_losses_take_value_targets_and_differentiate_through_them(loss):
+    y, t = Value(0.75), Value(1.0)
+    loss([y], [t]).backward()
+    scale = 1.0 if loss is nn.half_sse else 2.0
+    assert (y.grad, t.grad) == pytest.approx((-0.25 * scale, 0.25 * scale), abs=1e-15)
+
+
 def test_softmax_batch_with_mismatched_targets_names_both_lengths():
     with pytest.raises(ValueError, match=r"got 2 rows of logits and 1 targets"):
         nn.softmax_cross_entropy([leaves([0.0, 1.0]), leaves([1.0, 0.0])], [0])
