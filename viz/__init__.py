@@ -7,14 +7,14 @@ Both only read the graph.
 """
 
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
-from viz.explain import Derivation, Factor, Group, Path, explain
+from viz.explain import ChainPath, Derivation, Factor, Group, explain
 
 __all__ = [
+    "ChainPath",
     "Derivation",
     "DotNotFoundError",
     "Factor",
     "Group",
-    "Path",
     "draw_dot",
     "draw_graph",
     "explain",

@@ -49,7 +49,7 @@ class Factor:
 
 
 @dataclass(frozen=True, eq=False)
-class Path:
+class ChainPath:
     """One way from `wrt` to `root`: its nodes (wrt first) and factors (root side first)."""
 
     nodes: tuple[Value, ...]
@@ -112,7 +112,7 @@ class Derivation:
         root: Value,
         wrt: Value,
         total: float,
-        paths: list[Path],
+        paths: list[ChainPath],
         n_paths: int,
         common: tuple[Value, ...],
         groups: list[Group],
@@ -451,7 +451,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
 
     n_paths = count_from.get(root, 0)
     mentioned: set[Value] = {root, wrt} if wrt in names.index else {root}
-    paths: list[Path] = []
+    paths: list[ChainPath] = []
     for _, product, chain in best.get(root, []) if n_paths else []:
         factors: list[Factor] = []
         nodes = [root]
@@ -462,7 +462,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
             mentioned |= named
             nodes.append(factor.input)
         mentioned.update(nodes)
-        paths.append(Path(tuple(reversed(nodes)), tuple(factors), product))
+        paths.append(ChainPath(tuple(reversed(nodes)), tuple(factors), product))
 
     common, groups = _groups(root, wrt, n_paths, children, local, adjoint)
     mentioned.update(common)

@@ -318,13 +318,14 @@ def test_render_needs_a_format_and_a_drawable() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert viz.__all__ == [
+        "ChainPath",
         "Derivation",
         "DotNotFoundError",
         "Factor",
         "Group",
-        "Path",
         "draw_dot",
         "draw_graph",
         "explain",
         "render",
     ]
+    assert not hasattr(viz, "Path")  # pathlib.Path's name; a path of the chain rule is ChainPath
