@@ -216,11 +216,14 @@ def test_a_deep_chain_draws_without_recursion() -> None:
 
 
 def test_drawing_does_not_touch_the_graph() -> None:
-    a, *_, d = small()
-    before = [(v.data, v.grad, v.label, v.parents, v.op) for v in topological_order(d)]
-    draw_graph(d, highlight=a, collapse_linear=False)
-    after = [(v.data, v.grad, v.label, v.parents, v.op) for v in topological_order(d)]
+    a, b, c, d = small()
+    z = linear([a, d], [b, c], Value(0.5, label="bias")).tanh()  # a term-by-term drawn linear
+    z.backward()
+    before = [(v.data, v.grad, v.label, v.parents, v.op) for v in topological_order(z)]
+    source = draw_graph(z, highlight=a, collapse_linear=False).source
+    after = [(v.data, v.grad, v.label, v.parents, v.op) for v in topological_order(z)]
     assert before == after
+    assert "a·b" in source and "d·c" in source  # the linear node was expanded
 
 
 NASTY = [
