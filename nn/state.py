@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,9 @@ def save(model: MLP, path: str | os.PathLike[str]) -> None:
         lines.append(f'  "{key}": [\n    {rows}\n  ]')
     text = "{\n" + ",\n".join(lines) + "\n}\n"
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    # mode 0o666 so the umask applies, as for open(path, "w"); mkstemp would make it 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -62,7 +64,10 @@ def _refuse_constant(name: str) -> Any:
 def load(path: str | os.PathLike[str]) -> MLP:
     """Read a model written by `save`: the architecture and parameters, checked first."""
     where = f"load {os.fspath(path)!r}"
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{where}: not a UTF-8 text file, so not a model file ({error})") from None
     try:
         doc = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:

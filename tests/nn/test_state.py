@@ -4,6 +4,8 @@ before anything changes."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -161,3 +163,24 @@ def test_a_failed_load_into_an_existing_model_leaves_it_exactly_as_it_was(tmp_pa
     (tmp_path / "good.json").write_text(edited())
     model.load_state_dict(nn.load(tmp_path / "good.json").state_dict())
     assert model.state_dict()["W2[0,1]"] == 0.6
+
+
+def test_load_of_a_file_that_is_not_utf8_names_the_path(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b'{"format": "nn.MLP\xff\xfe"}')
+    with pytest.raises(ValueError) as error:
+        nn.load(path)
+    assert "weights.bin" in str(error.value)
+    assert "UTF-8" in str(error.value)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes and umask are POSIX")
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077], ids=["022", "002", "077"])
+def test_save_gives_the_file_the_usual_permissions_and_leaves_no_temp_file(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        nn.save(nn.MLP(2, [1], seed=0), tmp_path / "model.json")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "model.json").stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
