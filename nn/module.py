@@ -252,7 +252,10 @@ class Layer(Module):
 
 
 def _grad(p: Value) -> float:
-    """A grad as a float, also when backward(create_graph=True) made it a Value."""
+    """A grad as a Python float, also when backward(create_graph=True) made it a Value.
+
+    float() keeps a numpy-scalar grad from turning an optimizer's `.data` into one.
+    """
     return p.grad.data if isinstance(p.grad, Value) else float(p.grad)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from autodiff import Value
 from nn import _checks
+from nn.module import _grad
 
 
 def _rate(x: Any, name: str, where: str, upper: float = math.inf) -> float:
@@ -23,10 +24,6 @@ def _rate(x: Any, name: str, where: str, upper: float = math.inf) -> float:
         kind = "a non-negative number" if upper == math.inf else f"a number in [0, {upper:g})"
         raise ValueError(f"{where}: {name} must be {kind} (got {_checks.shown(x)})")
     return value
-
-
-def _grad(p: Value) -> float:
-    return p.grad.data if isinstance(p.grad, Value) else p.grad
 
 
 class Optimizer:

@@ -76,6 +76,22 @@ def test_a_step_reads_grads_made_with_create_graph():
     assert x.data == pytest.approx(3.0 - 0.5 * 6.0, abs=1e-15)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: nn.SGD(p, lr=0.1),
+        lambda p: nn.SGD(p, lr=0.1, momentum=0.9),
+        lambda p: nn.Adam(p, lr=0.1),
+    ],
+    ids=["sgd", "momentum", "adam"],
+)
+def test_a_step_keeps_data_a_python_float_when_a_grad_is_a_numpy_scalar(make):
+    p = Value(1.0)
+    p.grad = np.float32(0.1)
+    make([p]).step()
+    assert type(p.data) is float
+
+
 def test_optimizers_take_a_models_parameters_and_reduce_its_loss():
     model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
     data = [([0.0, 1.0], 1.0), ([1.0, 0.0], -1.0)]
