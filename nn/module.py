@@ -9,6 +9,7 @@ labelled `z1[0]`, `a1[0]`. The labels are made once, when a module is built.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,6 +46,7 @@ def init_weights(
     return np.random.default_rng(seed).uniform(-limit, limit, size=(nout, nin))
 
 
+@functools.cache  # one tuple per width, shared by every neuron and layer of that width
 def _input_labels(nin: int) -> tuple[str, ...]:
     return tuple(f"x[{k}]" for k in range(nin))
 
@@ -149,13 +151,18 @@ class Neuron(Module):
         self.w: tuple[Value, ...] = tuple(Value(x, n) for x, n in zip(weights, wnames, strict=True))
         self.b = Value(bias, bname)
         self.nin = len(self.w)
+        self._xlabels = _input_labels(self.nin)
         self.activation = activation
         self._act = _APPLY[activation]
         self._params = (*self.w, self.b)
         self._names = (*wnames, bname)
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        z = linear(self.w, x, self.b)
+        """activation(b + w·x) for nin inputs, numbers or Values."""
+        return self._forward(_as_values(x, self._xlabels, "Neuron"))
+
+    def _forward(self, xs: list[Value]) -> Value:
+        z = linear(self.w, xs, self.b)
         z.label = self._zlabel
         if self._act is None:
             return z
@@ -223,7 +230,7 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def _forward(self, xs: list[Value]) -> list[Value]:
-        return [n(xs) for n in self.neurons]
+        return [n._forward(xs) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
         return list(self._params)

@@ -108,6 +108,15 @@ def test_wrong_number_of_inputs_names_both_counts():
         model(1.0)
 
 
+def test_a_neuron_with_the_wrong_number_of_inputs_names_itself_and_both_counts():
+    neuron = nn.Neuron.from_weights([1.0, 2.0, 3.0], activation="linear")
+    with pytest.raises(ValueError, match=r"^Neuron: expected 3 inputs \(got 2\)$"):
+        neuron([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"^Neuron: x must be a sequence of 3 numbers"):
+        neuron(1.0)
+    assert neuron([1.0, 0.0, Value(2.0)]).data == 7.0
+
+
 def test_parameters_are_labelled_where_they_sit():
     model = nn.MLP(2, [3, 2], seed=0)
     layer1, layer2 = model.layers
