@@ -2,13 +2,15 @@
 
     python examples/seed_000_worked_example.py
 
-The seed (../shared/seeds/000_*.txt) works one forward and backward pass of a small sigmoid
-network by hand, to four decimals: x = [1], W^[1] = [0.2, -0.3]^T, b^[1] = [0.1, 0.1],
+The project's seed note 000, a worked 1-2-2 example, works one forward and backward pass of a
+small sigmoid network by hand, to four decimals: x = [1], W^[1] = [0.2, -0.3]^T, b^[1] = [0.1, 0.1],
 W^[2] = [[0.4, -0.5], [0.3, 0.8]], b^[2] = [0.2, -0.1], target y = [1, 0], L = 1/2 Σ (a2 - y)².
 This script builds the same network with `nn.MLP.from_weights`, runs it once, and prints each
 of the seed's figures next to the engine's, rounded the same way. A row is marked SLIP when the
-two disagree, with the reason on the same line. The engine's numbers are exact to about 1e-16:
-the seed's slips are arithmetic and rounding, not mistakes in its formulas, which are all right.
+two disagree, with the reason on the line below. The engine's numbers are exact to about 1e-16:
+the seed's slips in numbers are arithmetic and rounding. Its formulas give the engine's
+gradients, except that (W^[2])ᵀ δ^[2] is written with the transpose applied twice (the numbers
+beside it are those of the right formula); the script ends with that slip and one in naming.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sys
 
 import nn
 from autodiff import Value, local_derivatives, topological_order
+
+from cli import script_parser
 
 X = [1.0]
 WEIGHTS = [[[0.2], [-0.3]], [[0.4, -0.5], [0.3, 0.8]]]  # W^[l] is nout x nin: z = W x + b
@@ -120,7 +124,8 @@ def decimals(printed: str) -> int:
     return len(printed.split(".")[1])
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
     print("Seed 000: a 1-2-2 sigmoid network, x = [1], y = [1, 0], L = ½ Σ (a2 - y)²,")
     print("built with nn.MLP.from_weights. Each figure the seed prints, beside the engine's")
     print("rounded as the seed rounds it, and the engine's to 12 digits.\n")
@@ -136,8 +141,9 @@ def main() -> int:
             print(f"{'':<6}why: {reason or '(no reason recorded)'}")
     print(f"\n{len(SEED_FIGURES) - slips} of {len(SEED_FIGURES)} figures agree; {slips} are slips.")
     print("The seed chains four-decimal numbers and sometimes truncates instead of rounding, and")
-    print("two of its squares are miscalculated; its formulas are all right (the engine's")
-    print("gradients equal them to 1e-12: see tests/nn/test_seeds.py).")
+    print("two of its squares are miscalculated. Its formulas give the engine's gradients to")
+    print("1e-12 (tests/nn/test_seeds.py), except that one is written with a transpose too many:")
+    print("the second slip below.")
     print("\nSlips in the text, with no number of their own:")
     print("  - the diagram writes the outputs as σ(z₁), σ(z₂), the hidden layer's names:")
     print("    they are σ(z^[2]_1), σ(z^[2]_2)")

@@ -2,12 +2,12 @@
 
     python examples/seed_001_elementwise_no_bias.py
 
-The seed (../shared/seeds/001_*.txt) derives every weight's gradient of a 2-2-2 sigmoid network
-as a product of local derivatives, then updates each weight with w+ = w - η ∂E/∂w. This script
-puts numbers in: it evaluates each of the seed's formulas with plain floats, sets it beside the
-gradient the engine finds by backward(), takes one step with nn.SGD and checks that the loss
-falls as the first-order prediction says. The seed's slips are listed at the end, each with the
-numbers that show it.
+The project's seed note 001, element-wise formulas without biases, derives every weight's
+gradient of a 2-2-2 sigmoid network as a product of local derivatives, then updates each weight
+with w+ = w - η ∂E/∂w. This script puts numbers in: it evaluates each of the seed's formulas
+with plain floats, sets it beside the gradient the engine finds by backward(), takes one step
+with nn.SGD and checks that the loss falls as the first-order prediction says. The seed's slips
+are listed at the end, each with the numbers that show it.
 
 The seed names weights by destination unit, row by row: z11 = x1 w11 + x2 w12 and
 z12 = x1 w13 + x2 w14, so (w11, w12, w13, w14) is W1 read row by row (labels W1[0,0], W1[0,1],
@@ -22,6 +22,8 @@ import sys
 
 import nn
 from autodiff import local_derivatives, topological_order
+
+from cli import script_parser
 
 X = [0.05, 0.10]
 W1 = [[0.15, 0.20], [0.25, 0.30]]  # [[w11, w12], [w13, w14]]
@@ -93,7 +95,8 @@ NAMES = {
 }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
     model, loss = build()
     params = {p.label: p for p in model.parameters()}
     print("Seed 001: a 2-2-2 sigmoid network without biases, E = ½(Y1 - a21)² + ½(Y2 - a22)²")
@@ -124,7 +127,7 @@ def main() -> int:
         ratio = change / (-eta * sum(g * g for _, g in grads.values()))
         print(f"  η = {eta}: change / prediction = {ratio:.6f} (first order: closer as η shrinks)")
 
-    print("\nSlips in the seed (line numbers of the seed file):")
+    print("\nSlips in the seed (line numbers of seed note 001):")
     fresh, _ = build()
     out = fresh(X)
     e1 = nn.half_sse(out[0], Y[0])

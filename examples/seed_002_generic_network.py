@@ -2,13 +2,14 @@
 
     python examples/seed_002_generic_network.py
 
-The seed (../shared/seeds/002_*.txt) writes backpropagation for any hidden activation f and
-output g (linear, or softmax) in matrix form. Its symbols are its own: δ2 is ∂L/∂a1 (the
-gradient at the hidden activations), δ1 is ∂L/∂W1, and δ3, δ4 stand for ∂L/∂W2, ∂L/∂b2, which it
-names but does not derive. This script builds a 3-4-3 network with nn, evaluates each of the
-seed's expressions with numpy (read as row-vector Jacobian products, which is how they are
-right) for two pairings, g linear with L = ½‖y - t‖² and g softmax with cross-entropy, and sets
-each beside the engine's gradients. The seed's slips follow, each with the numbers that show it.
+The project's seed note 002, the generic n-h-m network, writes backpropagation for any hidden
+activation f and output g (linear, or softmax) in matrix form. Its symbols are its own: δ2 is
+∂L/∂a1 (the gradient at the hidden activations), δ1 is ∂L/∂W1, and δ3, δ4 stand for ∂L/∂W2,
+∂L/∂b2, which it names but does not derive. This script builds a 3-4-3 network with nn,
+evaluates each of the seed's expressions with numpy (read as row-vector Jacobian products, which
+is how they are right) for two pairings, g linear with L = ½‖y - t‖² and g softmax with
+cross-entropy, and sets each beside the engine's gradients. The seed's slips follow, each with
+the numbers that show it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 
 import nn
 from autodiff import Value, topological_order
+
+from cli import script_parser
 
 N, H, M = 3, 4, 3
 RNG = np.random.default_rng(2)
@@ -81,7 +84,8 @@ def gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
     print(__doc__.split("\n\n")[0])
     print(f"n, h, m = {N}, {H}, {M}; f = tanh; x = {X.tolist()}\n")
     for g, loss_name in (("linear", "½‖y - t‖²"), ("softmax", "cross-entropy")):
@@ -108,7 +112,7 @@ def main() -> int:
     s = seed_expressions("linear")
     model, node = engine("linear")
     db1 = model.bias_grads()[0]
-    print("Slips in the seed (line numbers of the seed file):")
+    print("Slips in the seed (line numbers of seed note 002):")
     print("SLIP  lines 36-40: ∂y/∂a1 = g'(W2 a1 + b2) · W2 and δ2 = ∂L/∂y · g' · W2 are right only")
     print("      as Jacobian products of row vectors (above). Read elementwise, as numpy's '*'")
     try:

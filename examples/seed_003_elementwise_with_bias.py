@@ -2,13 +2,13 @@
 
     python examples/seed_003_elementwise_with_bias.py
 
-The seed (../shared/seeds/003_*.txt) derives each weight gradient of a 2-2-2 sigmoid network
-with biases in six chain-rule steps. Its weight w^l_ij runs from input i to unit j
-(z^1_1 = w^1_11 x1 + w^1_21 x2 + b^1_1), so in the z = W x + b convention w^l_ij = Wl[j-1, i-1]:
-the seed's w^1_21 is the engine's W1[0,1]. Careful: here ŷ is the target and y = a² the output,
-the other way round from seeds 000 and 001. This script evaluates each of the seed's formulas
-with plain floats beside the engine's gradients, adds the bias gradients the seed leaves out,
-takes one step of w+ = w - η ∂E/∂w, and shows the seed's slips with numbers.
+The project's seed note 003, element-wise formulas with biases, derives each weight gradient of
+a 2-2-2 sigmoid network with biases in six chain-rule steps. Its weight w^l_ij runs from input i
+to unit j (z^1_1 = w^1_11 x1 + w^1_21 x2 + b^1_1), so in the z = W x + b convention
+w^l_ij = Wl[j-1, i-1]: the seed's w^1_21 is the engine's W1[0,1]. Careful: here ŷ is the target
+and y = a² the output, the other way round from seeds 000 and 001. This script evaluates each of
+the seed's formulas with plain floats beside the engine's gradients, adds the bias gradients the
+seed leaves out, takes one step of w+ = w - η ∂E/∂w, and shows the seed's slips with numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import sys
 
 import nn
 from autodiff import Value, topological_order
+
+from cli import script_parser
 
 X = [0.05, 0.10]
 W1 = [[0.15, 0.20], [0.25, 0.30]]  # W1[j-1][i-1] = w^1_ij
@@ -81,7 +83,8 @@ def build() -> tuple[nn.MLP, Value]:
     return model, loss
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
     model, loss = build()
     params = {p.label: p for p in model.parameters()}
     print("Seed 003: a 2-2-2 sigmoid network with biases, E = ½(ŷ1 - a^2_1)² + ½(ŷ2 - a^2_2)²")
@@ -104,7 +107,7 @@ def main() -> int:
     _, fresh_loss = build()
     node = {v.label: v for v in topological_order(fresh_loss) if v.label}
     z21, z22 = node["z2[0]"].data, node["z2[1]"].data
-    print("\nSlips in the seed (line numbers of the seed file):")
+    print("\nSlips in the seed (line numbers of seed note 003):")
     print("SLIP  line 63: a^2_2 = f(z^2_1). It is f(z^2_2), as line 105's ∂a^2_2/∂z^2_2 uses:")
     print(f"      f(z^2_1) = {sigma(z21):.6f} would repeat a^2_1, while a^2_2 = f(z^2_2)")
     print(f"      = {sigma(z22):.6f}.")

@@ -2,13 +2,14 @@
 
     python examples/seed_004_vectorised_bce.py
 
-The seed (../shared/seeds/004_*.txt) puts m samples side by side as the columns of X (n1 x m)
-and derives the gradients of J = -1/m Σ [y log a2 + (1 - y) log(1 - a2)] as matrix products,
-then the general recursion δ^l = (W^(l+1))ᵀ δ^(l+1) ⊙ σ'(z^l). It stores W^(1) as n1 x n2 and
-W^(2) as n2 x 1 (z = Wᵀ x + b), the transposes of nn's nout x nin matrices: nn's W1 is the
-seed's (W^(1))ᵀ. This script evaluates each of the seed's matrix formulas with numpy, compares
-it with the engine's gradients, checks the recursion on a deeper network, and shows the seed's
-slips with numbers.
+The project's seed note 004, a vectorised network with mean binary cross-entropy, puts m
+samples side by side as the columns of X (n1 x m) and derives the gradients of
+J = -1/m Σ [y log a2 + (1 - y) log(1 - a2)] as matrix products, then the general recursion
+δ^l = (W^(l+1))ᵀ δ^(l+1) ⊙ σ'(z^l). It stores W^(1) as n1 x n2 and W^(2) as n2 x 1
+(z = Wᵀ x + b), the transposes of nn's nout x nin matrices: nn's W1 is the seed's (W^(1))ᵀ.
+This script evaluates each of the seed's matrix formulas with numpy, compares it with the
+engine's gradients, checks the recursion on a deeper network, and shows the seed's slips with
+numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import numpy as np
 
 import nn
 from autodiff import topological_order
+
+from cli import script_parser
 
 N1, N2, M = 4, 3, 6
 RNG = np.random.default_rng(4)
@@ -93,7 +96,8 @@ def general_recursion() -> tuple[list[float], str]:
     return gaps, refusal
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
     # the seed's forward pass and backward formulas, in its layout
     Z1 = WS1.T @ X + B1
     A1 = sig(Z1)
@@ -129,7 +133,7 @@ def main() -> int:
         mark = "ok" if g < 1e-12 else "MISMATCH"
         print(f"  layer {k}: δ^{k} and ∂C/∂W^{k} = δ^{k} a^{k - 1}ᵀ, engine gap {g:.1e}  {mark}")
 
-    print("\nSlips in the seed (line numbers of the seed file):")
+    print("\nSlips in the seed (line numbers of seed note 004):")
     no_mean = X @ inner
     print("SLIP  line 561: ∂J/∂W^(1) = X{[(A2-Y)ᵀ W^(2)ᵀ] ⊙ (σ'Z^(2))ᵀ} lacks the 1/m, so it is")
     print(f"      m = {M} times too big (ratio {np.mean(no_mean / dWs1):.1f}). And σ' belongs to")
