@@ -22,6 +22,16 @@ def test_tour_is_stored_without_outputs():
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
 
 
+def test_tour_names_the_extra_that_brings_what_it_imports():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    notebook = json.loads(TOUR.read_text(encoding="utf-8"))
+    intro = "".join(notebook["cells"][0]["source"])
+    assert 'pip install -e ".[notebook]"' in intro
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    needs = extras["project"]["optional-dependencies"]["notebook"]
+    assert any(need.startswith("matplotlib") for need in needs)
+
+
 def python3_kernel() -> None:
     """Skip unless Jupyter can start a "python3" kernel."""
     kernelspec = pytest.importorskip("jupyter_client.kernelspec")
@@ -57,5 +67,8 @@ def test_tour_runs_top_to_bottom_without_errors(tmp_path, monkeypatch):
     assert markdown and "chain rule" in markdown[0] and "\\partial E" in markdown[0]
     assert any("image/png" in data for data in shown)  # the training plots
     printed = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
-    assert "dc/da = -2.9293" in printed and "by hand: dc/da = -2.9293" in printed
+    lines = printed.splitlines()
+    assert "dc/da = -2.9293" in lines  # backward()'s own line: c = ab + tanh(a), b + 1 - tanh²(2)
+    assert "dc/db = 2.0000" in lines  # dc/db = a
+    assert "by hand: dc/da = -2.9293, dc/db = 2.0000" in lines
     assert "W1[0,0].grad from backward(): -0.0002471" in printed
