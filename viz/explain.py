@@ -5,20 +5,25 @@ the derivative is the sum over paths. Each factor is written with its symbolic f
 op table and its number. Paths can be astronomically many in a deep network, so they are never
 all listed: a dynamic programme over the topological order counts them and keeps only the
 `max_paths` largest by |contribution|, and the backward sweep gives the exact total, so the
-paths left out are summed as total minus the written ones.
+paths left out are summed as total minus the written ones. Likewise a path of a deep graph is
+written by the factors at its two ends, with its exact product.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from autodiff import Value, local_derivatives, topological_order
 from viz._names import Names, latex_number, number, require_precision, require_value
 
 MAX_DEFINITIONS = 20  # names listed beyond those the written paths mention
+MAX_FACTORS = 12  # factors written per path: a longer path shows its first and last 6
+MAX_CHAIN = MAX_FACTORS + 2  # nodes written in a chain: those the written factors join
+
+T = TypeVar("T")
 
 _INFIX = {"add": "+", "sub": "-", "mul": "·", "div": "/", "pow": "^"}
 _LATEX_FUNCTION = {
@@ -50,11 +55,23 @@ class Factor:
 
 @dataclass(frozen=True, eq=False)
 class ChainPath:
-    """One way from `wrt` to `root`: its nodes (wrt first) and factors (root side first)."""
+    """One way from `wrt` to `root`: its nodes (wrt first) and factors (root side first).
+
+    A path of more than MAX_FACTORS steps keeps only the factors at its two ends, and
+    `skipped` counts those left out between them; `product` is over every factor.
+    """
 
     nodes: tuple[Value, ...]
     factors: tuple[Factor, ...]
     product: float
+    skipped: int = 0
+
+    def ends(self) -> tuple[tuple[Factor, ...], tuple[Factor, ...]]:
+        """The factors before and after the skipped ones (all before when none were skipped)."""
+        if not self.skipped:
+            return self.factors, ()
+        half = len(self.factors) // 2
+        return self.factors[:half], self.factors[half:]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,9 +106,10 @@ class _Writer:
         return f"${self.names.latex(node)}$" if self.latex else self.names.text(node)
 
     def chain(self, nodes: Sequence[Value]) -> str:
+        """`a → b → c`, with only the two ends of a chain longer than MAX_CHAIN."""
         if self.latex:
-            return "$" + r" \to ".join(map(self.names.latex, nodes)) + "$"
-        return " → ".join(map(self.names.text, nodes))
+            return "$" + _join(_ends(nodes, MAX_CHAIN), self.names.latex, r" \to ", r"\cdots") + "$"
+        return _join(_ends(nodes, MAX_CHAIN), self.names.text, " → ", "...")
 
     def number(self, x: float) -> str:
         p = self.names.precision
@@ -159,17 +177,20 @@ class Derivation:
             lines += ["", "Names for unlabelled values:"]
             lines += [f"  {d.name} = {d.text}" for d in self.definitions]
             if self.omitted_definitions:
-                lines.append(f"  ... and {self.omitted_definitions} more (draw_graph shows them)")
+                lines.append(f"  ... and {self.omitted_definitions:,} more (draw_graph shows them)")
+        w = _Writer(n, latex=False)
         for k, path in enumerate(self.paths, 1):
-            lines += ["", f"Path {k} of {self.n_paths:,}: " + " → ".join(map(n.text, path.nodes))]
-            chain = " · ".join(f.notation for f in path.factors)
-            lines.append(f"  {chain}")
+            lines += ["", f"Path {k} of {self.n_paths:,}: {w.chain(path.nodes)}"]
+            ends = path.ends()
+            lines.append("  " + _join(ends, lambda f: f.notation, " · ", "..."))
             width = max(len(f.notation) for f in path.factors)
-            for f in path.factors:
+            for i, f in enumerate(path.factors):
+                if path.skipped and i == len(ends[0]):
+                    lines.append(f"    ... {_count(path.skipped, 'more factor')} ...")
                 shown = number(f.value, p)
                 rhs = shown if f.symbolic == shown else f"{f.symbolic} = {shown}"
                 lines.append(f"    {f.notation.ljust(width)} = {rhs}")
-            product = " × ".join(_bracketed(number(f.value, p)) for f in path.factors)
+            product = _join(ends, lambda f: _bracketed(number(f.value, p)), " × ", "...")
             lines.append(f"  product: {product} = {number(path.product, p)}")
         terms = [number(x.product, p) for x in self.paths]
         omitted = self.n_paths - len(self.paths)
@@ -250,24 +271,26 @@ class Derivation:
             out += ["", "**Names** for unlabelled values:", ""]
             out += [f"- ${d.latex}$" for d in self.definitions]
             if self.omitted_definitions:
-                out.append(f"- ... and {self.omitted_definitions} more (draw_graph shows them)")
+                out.append(f"- ... and {self.omitted_definitions:,} more (draw_graph shows them)")
+        w = _Writer(n, latex=True)
         for k, path in enumerate(self.paths, 1):
-            route = r" \to ".join(map(n.latex, path.nodes))
-            chain = r" \, ".join(f.notation_latex for f in path.factors)
-            numbers = r" \cdot ".join(
-                _bracketed(latex_number(f.value, p)) if i else latex_number(f.value, p)
-                for i, f in enumerate(path.factors)
+            ends = path.ends()
+            chain = _join(ends, lambda f: f.notation_latex, r" \, ", r"\cdots")
+            numbers = _join(
+                ends, lambda f: _bracketed(latex_number(f.value, p)), r" \cdot ", r"\cdots"
             )
             out += [
                 "",
-                f"**Path {k}** of {self.n_paths:,}: ${route}$",
+                f"**Path {k}** of {self.n_paths:,}: {w.chain(path.nodes)}",
                 "",
                 "$$",
                 f"{chain} = {numbers} = {latex_number(path.product, p)}",
                 "$$",
                 "",
             ]
-            for f in path.factors:
+            for i, f in enumerate(path.factors):
+                if path.skipped and i == len(ends[0]):
+                    out.append(f"- ... {_count(path.skipped, 'more factor')} ...")
                 shown = latex_number(f.value, p)
                 rhs = shown if f.symbolic_latex == shown else f"{f.symbolic_latex} = {shown}"
                 out.append(f"- ${f.notation_latex} = {rhs}$")
@@ -293,6 +316,22 @@ class Derivation:
 
 def _count(k: int, noun: str = "path") -> str:
     return f"{k:,} {noun}{'s' * (k != 1)}"
+
+
+def _ends(items: Sequence[T], keep: int) -> tuple[Sequence[T], Sequence[T]]:
+    """All of `items`, or, when there are more than `keep`, the first and last keep // 2."""
+    if len(items) <= keep:
+        return items, ()
+    return items[: keep // 2], items[len(items) - keep // 2 :]
+
+
+def _join(
+    ends: tuple[Sequence[T], Sequence[T]], write: Callable[[T], str], sep: str, ellipsis: str
+) -> str:
+    """Both ends written and joined by `sep`, with `ellipsis` between them when there are two."""
+    head, tail = ends
+    text = sep.join(map(write, head))
+    return f"{text}{sep}{ellipsis}{sep}{sep.join(map(write, tail))}" if tail else text
 
 
 def _bracketed(shown: str) -> str:
@@ -394,7 +433,9 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
     """The chain-rule derivation of d(root)/d(wrt), path by path, with every factor's formula.
 
     At most `max_paths` paths are written, the largest |contribution| first; the rest are
-    counted and summed in one line. Reads the graph only: `.grad` is neither used nor changed.
+    counted and summed in one line. Of a path longer than MAX_FACTORS only the factors at its
+    two ends are written, and the product is still over all of them. Reads the graph only:
+    `.grad` is neither used nor changed.
     """
     where = "explain"
     require_value(root, where, "root")
@@ -453,19 +494,22 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
     mentioned: set[Value] = {root, wrt} if wrt in names.index else {root}
     paths: list[ChainPath] = []
     for _, product, chain in best.get(root, []) if n_paths else []:
-        factors: list[Factor] = []
-        nodes = [root]
+        steps = []
         while chain is not None:
             node, arg, slope, chain = chain
+            steps.append((node, arg, slope))
+        nodes = (wrt, *(node for node, _, _ in reversed(steps)))
+        head, tail = _ends(steps, MAX_FACTORS)
+        factors: list[Factor] = []
+        for node, arg, slope in [*head, *tail]:
             factor, named = _factor(node, arg, slope, names)
             factors.append(factor)
-            mentioned |= named
-            nodes.append(factor.input)
-        mentioned.update(nodes)
-        paths.append(ChainPath(tuple(reversed(nodes)), tuple(factors), product))
+            mentioned |= named | {node, factor.input}
+        skipped = len(steps) - len(factors)
+        paths.append(ChainPath(nodes, tuple(factors), product, skipped))
 
     common, groups = _groups(root, wrt, n_paths, children, local, adjoint)
-    mentioned.update(common)
+    mentioned.update(*_ends(common, MAX_CHAIN))
     mentioned.update(g.via for g in groups[:max_paths])
     definitions, omitted = _definitions(mentioned, names)
     return Derivation(

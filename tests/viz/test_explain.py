@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from autodiff import Value, gradients, linear, local_derivatives, sum_values, topological_order
 from viz import Derivation, explain
+from viz.explain import MAX_FACTORS
 
 
 def sigmoid(x: float) -> float:
@@ -273,6 +274,55 @@ def test_a_deep_chain_is_explained_without_recursion() -> None:
     assert d.n_paths == 1 and d.total == pytest.approx(1.0001**3000)
 
 
+def test_a_long_path_shows_the_factors_at_its_ends_and_the_exact_product() -> None:
+    x = Value(0.1, label="x")
+    y = x
+    steps = [1.0 + 0.01 * (i % 7) for i in range(2000)]
+    for step in steps:
+        y = y * step
+    y.label = "y"
+    expected = math.prod(steps)
+    d = explain(y, x)
+    (path,) = d.paths
+    assert len(path.nodes) == 2001 and path.nodes[0] is x and path.nodes[-1] is y
+    assert len(path.factors) == MAX_FACTORS and path.skipped == 2000 - MAX_FACTORS
+    half = MAX_FACTORS // 2
+    ends = steps[::-1][:half] + steps[::-1][-half:]  # root side first
+    assert [f.value for f in path.factors] == pytest.approx(ends)
+    assert path.factors[0].out is y and path.factors[-1].input is x
+    assert path.product == pytest.approx(expected) and d.total == pytest.approx(expected)
+    text, md = str(d), d.markdown()
+    assert f"... {2000 - MAX_FACTORS:,} more factors ..." in text
+    assert f"- ... {2000 - MAX_FACTORS:,} more factors ..." in md
+    product = next(line for line in text.splitlines() if line.startswith("  product: "))
+    assert " × ... × " in product and product.endswith(f" = {expected:.4g}")
+    assert len(text) < 6000 and len(md) < 8000  # not one line per node of the chain
+
+
+def test_a_path_of_max_factors_is_written_in_full() -> None:
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(MAX_FACTORS):
+        y = y.tanh()
+    (path,) = explain(y, x).paths
+    assert len(path.factors) == MAX_FACTORS and path.skipped == 0
+    assert " ... " not in str(explain(y, x))
+
+
+def test_a_long_common_start_is_shortened_too() -> None:
+    x = Value(0.3, label="x")
+    h = x
+    for _ in range(500):
+        h = h * 1.001
+    h.label = "h"
+    f = sum_values([h * 2.0, h * -1.0])
+    d = explain(f, x)
+    assert d.n_paths == 2 and len(d.common) == 501
+    text = str(d)
+    assert "Every path starts x → " in text and " → ... → " in text
+    assert "then branches at h:" in text and len(text) < 8000
+
+
 # ---- random graphs: every leaf, against backward, finite differences and brute force ----
 
 UNARY = ("tanh", "sigmoid", "sin", "neg", "square", "scale")
@@ -354,6 +404,8 @@ def test_random_graphs_every_leaf_total_equals_grad_and_paths_add_up(
         assert math.fsum(every) == pytest.approx(d.total, abs=1e-9)
         for path in d.paths:
             assert path.nodes[0] is x and path.nodes[-1] is root
+            assert [f.input for f in reversed(path.factors)] == list(path.nodes[:-1])
+            assert [f.out for f in reversed(path.factors)] == list(path.nodes[1:])
             assert math.prod(f.value for f in path.factors) == pytest.approx(path.product)
 
         few = explain(root, x, max_paths=2)
