@@ -19,6 +19,11 @@ import numpy as np
 from autodiff import Value, logsumexp, sum_values
 from nn import _checks
 
+Vector = Sequence[Value | float] | np.ndarray
+"""A flat sequence of Values or numbers, or a numpy array of numbers."""
+Scalars = Value | float | Vector
+"""Outputs or targets: one Value or number, or a Vector of them."""
+
 EPS = 1e-12  # binary_cross_entropy reads log(p + EPS): finite at p = 0, slope 1/(p + EPS)
 _LOG_ONE = math.log(1.0 + EPS)  # subtracted, so a perfect p = 1 with t = 1 costs exactly 0
 
@@ -61,7 +66,7 @@ def _unit_targets(targets: list[Any], where: str) -> list[Any]:
     return ts
 
 
-def half_sse(outputs: Any, targets: Any) -> Value:
+def half_sse(outputs: Scalars, targets: Scalars) -> Value:
     """E = 1/2 Σ (y - t)²: the seeds' loss, whose derivative dE/dy = y - t has no factor 2."""
     ys, ts = _pairs(outputs, targets, "half_sse")
     ts = _numbers_or_values(ts, "half_sse")
@@ -70,7 +75,7 @@ def half_sse(outputs: Any, targets: Any) -> Value:
     return loss
 
 
-def mse(outputs: Any, targets: Any, reduction: str = "mean") -> Value:
+def mse(outputs: Scalars, targets: Scalars, reduction: str = "mean") -> Value:
     """Σ (y - t)² divided by the count (`reduction="mean"`) or not (`"sum"`)."""
     if reduction not in ("mean", "sum"):
         raise ValueError(f"mse: reduction must be 'mean' or 'sum' (got {reduction!r})")
@@ -92,7 +97,7 @@ def _safe_log(v: Value) -> Value:
     return (v + EPS).log() - _LOG_ONE
 
 
-def binary_cross_entropy(probs: Any, targets: Any) -> Value:
+def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
     """J = -1/m Σ [t log p + (1 - t) log(1 - p)] from probabilities p in [0, 1].
 
     A term whose target weight is 0 is left out. Each log reads p + ε (and 1 - p + ε), ε = 1e-12,
@@ -124,7 +129,7 @@ def binary_cross_entropy(probs: Any, targets: Any) -> Value:
     return loss
 
 
-def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+def binary_cross_entropy_with_logits(logits: Scalars, targets: Scalars) -> Value:
     """J = 1/m Σ [softplus(z) - t z], the same as BCE of sigmoid(z), stable for any z.
 
     log σ(z) = -softplus(-z) and log(1 - σ(z)) = -softplus(z); softplus never overflows, and
@@ -146,7 +151,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     return loss
 
 
-def softmax(logits: Sequence[Value]) -> list[Value]:
+def softmax(logits: Vector) -> list[Value]:
     """exp(z_i) / Σ exp(z_j), computed as exp(z_i - logsumexp(z)) so nothing overflows."""
     zs = [z if isinstance(z, Value) else Value(z) for z in logits]
     lse = logsumexp(zs)
@@ -156,9 +161,10 @@ def softmax(logits: Sequence[Value]) -> list[Value]:
 def _class_weights(target: Any, n: int, where: str) -> list[Any]:
     """A target as a probability vector over n classes: a class index or the vector itself."""
     if isinstance(target, numbers.Integral) and not isinstance(target, bool | np.bool_):
-        if not 0 <= target < n:
-            raise ValueError(f"{where} must be a class index in 0..{n - 1} (got {target})")
-        return [1.0 if k == target else 0.0 for k in range(n)]
+        index = int(target)
+        if not 0 <= index < n:
+            raise ValueError(f"{where} must be a class index in 0..{n - 1} (got {index})")
+        return [1.0 if k == index else 0.0 for k in range(n)]
     if not _is_vector(target):
         raise ValueError(
             f"{where} must be a class index or {n} probabilities (got {type(target).__name__})"
@@ -184,7 +190,9 @@ def _one_softmax_ce(logits: Sequence[Any], target: Any, where: str) -> Value:
     return terms[0] if len(terms) == 1 else sum_values(terms)
 
 
-def softmax_cross_entropy(logits: Any, targets: Any) -> Value:
+def softmax_cross_entropy(
+    logits: Vector | Sequence[Vector], targets: int | Vector | Sequence[int | Vector]
+) -> Value:
     """-Σ t_k log softmax(z)_k = logsumexp(z) - z_target, for one sample or the mean of a batch.
 
     `logits` is one vector of Values with `targets` a class index or a probability vector, or a
@@ -208,7 +216,7 @@ def softmax_cross_entropy(logits: Any, targets: Any) -> Value:
     return loss
 
 
-def hinge_loss(scores: Any, targets: Any) -> Value:
+def hinge_loss(scores: Scalars, targets: Scalars) -> Value:
     """micrograd's max-margin loss: the mean of relu(1 - t·s) for labels t in {-1, +1}."""
     where = "hinge_loss"
     ss, ts = _pairs(scores, targets, where)

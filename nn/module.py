@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,10 @@ from autodiff import Value, linear
 from nn import _checks
 
 SeedLike = int | np.random.Generator | None
+Row = Sequence[float] | np.ndarray
+"""A vector of numbers: a list, tuple or 1-D numpy array."""
+Matrix = Sequence[Row] | np.ndarray
+"""nout x nin numbers: rows (lists, tuples or 1-D arrays) or one 2-D numpy array."""
 
 _APPLY: dict[str, Callable[[Value], Value] | None] = {
     "relu": Value.relu,
@@ -86,14 +90,17 @@ class Module:
         """Every parameter's number by name, a plain dict of floats (JSON-ready)."""
         return {name: p.data for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: Any) -> None:
+    def load_state_dict(self, state: Mapping[str, float]) -> None:
         """Set the parameters from `state`; on any error nothing is changed.
 
         `state` must have exactly this module's names, each with a finite number.
         """
         named = self.named_parameters()
-        if not isinstance(state, dict):
-            raise ValueError(f"load_state_dict: state must be a dict (got {type(state).__name__})")
+        if not isinstance(state, Mapping):
+            raise ValueError(
+                "load_state_dict: state must be a mapping of names to numbers "
+                f"(got {type(state).__name__})"
+            )
         names = [name for name, _ in named]
         known = set(names)
         missing = [name for name in names if name not in state]
@@ -122,7 +129,7 @@ class Neuron(Module):
         self._build(weights.tolist(), 0.0, activation, row=None, layer="")
 
     @classmethod
-    def from_weights(cls, weights: Any, bias: Any = 0.0, activation: str = "sigmoid") -> Neuron:
+    def from_weights(cls, weights: Row, bias: float = 0.0, activation: str = "sigmoid") -> Neuron:
         """A neuron with the given weights (a vector of nin numbers) and bias."""
         activation = _checks.activation(activation, "Neuron.from_weights")
         neuron = cls.__new__(cls)
@@ -193,7 +200,9 @@ class Layer(Module):
         self._build(weights, [0.0] * nout, activation, layer="")
 
     @classmethod
-    def from_weights(cls, weights: Any, biases: Any = None, activation: str = "sigmoid") -> Layer:
+    def from_weights(
+        cls, weights: Matrix, biases: Row | None = None, activation: str = "sigmoid"
+    ) -> Layer:
         """A layer with the given nout x nin weights and nout biases (zeros when None)."""
         activation = _checks.activation(activation, "Layer.from_weights")
         rows = _checks.matrix(weights, (None, None), "Layer.from_weights: weights")
@@ -298,8 +307,8 @@ class MLP(Module):
     @classmethod
     def from_weights(
         cls,
-        weights: Sequence[Any],
-        biases: Sequence[Any],
+        weights: Sequence[Matrix] | np.ndarray,
+        biases: Sequence[Row] | np.ndarray,
         activation: str = "sigmoid",
         output_activation: str | None = None,
     ) -> MLP:

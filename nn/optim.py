@@ -86,7 +86,7 @@ class Adam(Optimizer):
         self,
         params: Iterable[Value],
         lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
+        betas: tuple[float, float] | np.ndarray = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params, "Adam")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import types
 
 import numpy as np
 import pytest
@@ -32,10 +33,16 @@ def test_load_state_dict_copies_parameters_between_models():
     assert target([0.3, -0.4]).data == source([0.3, -0.4]).data
 
 
+def test_load_state_dict_takes_any_mapping_of_names_to_numbers():
+    source, target = nn.MLP(2, [3, 1], seed=0), nn.MLP(2, [3, 1], seed=1)
+    target.load_state_dict(types.MappingProxyType(source.state_dict()))
+    assert target.state_dict() == source.state_dict()
+
+
 @pytest.mark.parametrize(
     ("mutate", "fragment"),
     [
-        (lambda s: [1.0], "state must be a dict (got list)"),
+        (lambda s: [1.0], "state must be a mapping of names to numbers (got list)"),
         (lambda s: {k: v for k, v in s.items() if k != "b2[0]"}, "missing b2[0]"),
         (lambda s: {**s, "W3[0,0]": 1.0}, "unexpected W3[0,0]"),
         (lambda s: {**s, "b2[0]": float("nan")}, "b2[0] must be a finite number"),
