@@ -73,6 +73,10 @@ def _as_values(x: Any, labels: tuple[str, ...], where: str) -> list[Value]:
 class Module:
     """Base class: a module owns parameters (Values) that training adjusts."""
 
+    def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        """The module's output for inputs `x`; each kind of module says how."""
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
     def parameters(self) -> list[Value]:
         """The trainable Values, in a stable order."""
         return []

@@ -31,6 +31,8 @@ _LOSSES: dict[str, tuple[Callable[[list[Value], list[Value]], Value], str | None
     "mse": (lambda outs, ts: mse(outs, ts), None),
 }
 
+PREDICT_CHUNK = 1024  # rows per replay in `predict`
+
 _predict_tapes: weakref.WeakKeyDictionary[Module, Tape] = weakref.WeakKeyDictionary()
 
 
@@ -50,7 +52,12 @@ def predict(model: Module, X: Any) -> np.ndarray:
     reading the parameters' current numbers at every call.
     """
     X = _as_matrix(X, "predict: X")
-    return _model_tape(model, X.shape[1]).forward(X)
+    tape = _model_tape(model, X.shape[1])
+    # a batch's replay holds a number per graph node per row: bound it by going in chunks
+    chunks = [
+        tape.forward(X[i : i + PREDICT_CHUNK], keep=False) for i in range(0, len(X), PREDICT_CHUNK)
+    ]
+    return np.concatenate(chunks)
 
 
 def _model_tape(model: Module, nin: int) -> Tape:

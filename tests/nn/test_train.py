@@ -302,3 +302,13 @@ def test_progress_without_tqdm_is_one_updating_line(moons, capsys, monkeypatch):
     assert captured.err.count("\r") == 3
     final = captured.err.rsplit("\r", 1)[-1]
     assert final.startswith("epoch 3/3") and "loss" in final and "acc" in final
+
+
+def test_predict_goes_in_chunks_and_keeps_no_batch_alive(monkeypatch):
+    """Rows beyond one chunk give the same outputs, and no replayed batch stays in memory."""
+    monkeypatch.setattr(nn.train, "PREDICT_CHUNK", 7)
+    model = nn.MLP(2, [3, 2], seed=1)
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    expected = np.array([[y.data for y in model(list(row))] for row in X])
+    np.testing.assert_allclose(nn.predict(model, X), expected, rtol=1e-12)
+    assert nn.train._predict_tapes[model]._values is None
