@@ -1,4 +1,4 @@
-"""The seed derivations (../shared/seeds/000..004) reproduced with nn.
+"""The five seed notes of the project (000 to 004) reproduced with nn.
 
 Each test builds the seed's network with this library and compares the engine's gradients with
 the seed's own closed-form expressions, evaluated here independently with numpy (corrected where
