@@ -5,7 +5,7 @@ in reverse topological order. Around it: `grad` and `value_and_grad` for functio
 numbers (nestable for higher derivatives), `no_grad`, `gradcheck` against finite differences.
 """
 
-from autodiff.backward import gradients, local_derivatives, topological_order
+from autodiff.backward import collector_paused, gradients, local_derivatives, topological_order
 from autodiff.functional import grad, no_grad, value_and_grad
 from autodiff.gradcheck import GradcheckError, gradcheck
 from autodiff.ops import OPS, Op
@@ -18,6 +18,7 @@ __all__ = [
     "Op",
     "Tape",
     "Value",
+    "collector_paused",
     "grad",
     "gradcheck",
     "gradients",

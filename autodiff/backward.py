@@ -13,27 +13,32 @@ from autodiff.value import Value, labelled
 def _walk(root: Value) -> tuple[list[Value], list[Value]]:
     """The leaves `root` depends on, and the op nodes in an order where parents come first.
 
-    An explicit stack instead of recursion, so graphs of any depth work.
+    An explicit stack instead of recursion, so graphs of any depth work. A node is listed after
+    its parents: it is pushed back, marked done, before them. Leaves have no parents and are
+    listed as soon as they are met.
     """
+    if not root.parents:
+        return [root], []
     leaves: list[Value] = []
     interior: list[Value] = []
     seen: set[Value] = set()
     stack: list[tuple[Value, bool]] = [(root, False)]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
+        node, done = stack.pop()
+        if done:
             interior.append(node)
             continue
         if node in seen:
             continue
         seen.add(node)
-        if not node.parents:
-            leaves.append(node)
-            continue
         stack.append((node, True))
         for parent in node.parents:
             if parent not in seen:
-                stack.append((parent, False))
+                if parent.parents:
+                    stack.append((parent, False))
+                else:
+                    seen.add(parent)
+                    leaves.append(parent)
     return leaves, interior
 
 
@@ -103,16 +108,18 @@ def backward(root: Value, create_graph: bool = False) -> None:
     exactly its new sum over paths on top of what it had, as in PyTorch. If the sweep fails,
     every grad is put back as it was.
     """
-    with _collector_paused():
+    with collector_paused():
         _backward(root, create_graph)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a sweep runs.
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside the block (backward always does).
 
-    The graph holds no reference cycles, so the collector finds nothing in it; yet every
-    collection it starts walks the whole graph, which costs as much as the sweep itself.
+    Graphs hold no reference cycles, so the collector finds nothing in them; yet as a graph
+    grows, each of its full collections walks the whole graph again: about half the time of
+    building a chain of 10^5 ops. Wrap the building of a very large graph in this to save that.
+    The pause is process-wide: other threads' cyclic garbage waits for the block to end.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -137,7 +137,7 @@ def _speedup_target(reference: float | None, mine: float | None, factor: float, 
 
 def deep_chain(settings: Settings) -> None:
     """W2: x <- tanh(0.5 x + 0.1) n times from a leaf, then backward, each run in a new process."""
-    engines = ["micrograd", "ours", "torch 0-d"]
+    engines = ["micrograd", "ours", "ours, collector paused", "torch 0-d"]
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for n, repeats in settings.chain_repeats.items():
         for repeat in range(repeats):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import math
 
 import pytest
 
 import autodiff
-from autodiff import Value, gradients, linear, sum_values, topological_order
+from autodiff import Value, collector_paused, gradients, linear, sum_values, topological_order
 
 # ---- one node reached along several paths: the sum over paths ----
 
@@ -317,3 +318,24 @@ def test_sum_values_of_nothing_is_a_value_error():
 
 def test_local_derivatives_of_a_leaf_are_empty():
     assert autodiff.local_derivatives(Value(1.0)) == ()
+
+
+def test_collector_paused_restores_the_collector_as_it_was_even_on_error():
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), collector_paused():
+        assert not gc.isenabled()
+        _ = 1 / 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+
+
+def test_backward_leaves_the_collector_on():
+    x = Value(2.0)
+    (x * x).backward()
+    assert gc.isenabled()
