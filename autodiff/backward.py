@@ -85,8 +85,9 @@ def _sweep(root: Value, interior: list[Value], create_graph: bool) -> None:
             for parent, partial in zip(node.parents, partials, strict=False):
                 parent.grad += partial * g
     except (ArithmeticError, ValueError) as error:
-        reason = str(error).removeprefix(f"{node.op.name}: ")
-        where = f"backward through {node.op.name}{labelled(node.label)}"
+        name = node.op.name if node.op is not None else "a leaf"
+        reason = str(error).removeprefix(f"{name}: ")
+        where = f"backward through {name}{labelled(node.label)}"
         raise type(error)(f"{where}: {reason}") from error
 
 

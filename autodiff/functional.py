@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any
@@ -22,10 +22,14 @@ def no_grad() -> Iterator[None]:
         MODE.reset(token)
 
 
-def _positions(argnums: int | tuple[int, ...], n_args: int, where: str) -> tuple[int, ...]:
-    wanted = (argnums,) if isinstance(argnums, numbers.Integral) else tuple(argnums)
+def _positions(argnums: int | Sequence[int], n_args: int, where: str) -> tuple[int, ...]:
+    wanted = tuple(argnums) if isinstance(argnums, Sequence) else (argnums,)
     for i in wanted:
-        if not isinstance(i, numbers.Integral) or isinstance(i, bool) or not -n_args <= i < n_args:
+        if (
+            not isinstance(i, numbers.Integral)
+            or isinstance(i, bool)
+            or not -n_args <= int(i) < n_args
+        ):
             raise ValueError(
                 f"{where}: argnums must name positions among the {n_args} arguments, got {i!r}"
             )
@@ -33,7 +37,7 @@ def _positions(argnums: int | tuple[int, ...], n_args: int, where: str) -> tuple
 
 
 def value_and_grad(
-    f: Callable[..., Value], argnums: int | tuple[int, ...] = 0
+    f: Callable[..., Value], argnums: int | Sequence[int] = 0
 ) -> Callable[..., tuple[Any, Any]]:
     """Turn f(Values) -> Value into a function returning (f(args), df/d args[argnums]).
 
@@ -51,12 +55,12 @@ def value_and_grad(
             raise TypeError(f"grad: f must return a Value, got {type(out).__name__} {out!r}")
         found = gradients(out, [inputs[i] for i in positions], create_graph=nested)
         result = out if nested else out.data
-        return result, (found[0] if isinstance(argnums, numbers.Integral) else tuple(found))
+        return result, (tuple(found) if isinstance(argnums, Sequence) else found[0])
 
     return evaluate
 
 
-def grad(f: Callable[..., Value], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """Turn f(Values) -> Value into a function returning df/d args[argnums]; nests."""
     both = value_and_grad(f, argnums)
 

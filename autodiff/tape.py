@@ -255,8 +255,9 @@ def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:
         out = fn(*inputs)
     finally:
         MODE.reset(token)
-    roots = list(out) if isinstance(out, list | tuple) else [out]
-    if not roots or not all(isinstance(root, Value) for root in roots):
+    returned = list(out) if isinstance(out, list | tuple) else [out]
+    roots = [root for root in returned if isinstance(root, Value)]
+    if not roots or len(roots) != len(returned):
         raise TypeError(
             f"trace: fn must return a Value or a sequence of Values, got {type(out).__name__} "
             f"{out!r}"
