@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nn import _checks
+from autodiff import checks
 
 
 def make_moons(
@@ -16,8 +16,8 @@ def make_moons(
     (0, 0), radius 1) is class 0 with n // 2 points, the lower one (centre (1, 0.5)) class 1.
     Gaussian noise of standard deviation `noise` is added to every coordinate.
     """
-    n = _checks.size(n, "make_moons: n")
-    noise = _checks.number(noise, "make_moons: noise")
+    n = checks.size(n, "make_moons: n")
+    noise = checks.number(noise, "make_moons: noise")
     if noise < 0:
         raise ValueError(f"make_moons: noise must be >= 0 (got {noise})")
     rng = np.random.default_rng(seed)

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Value, logsumexp, sum_values
-from nn import _checks
+from autodiff import Value, checks, logsumexp, sum_values
 
 Vector = Sequence[Value | float] | np.ndarray
 """A flat sequence of Values or numbers, or a numpy array of numbers."""
@@ -53,7 +52,7 @@ def _pairs(outputs: Any, targets: Any, where: str) -> tuple[list[Value], list[An
 def _numbers_or_values(targets: list[Any], where: str) -> list[Any]:
     """Targets as checked floats; Values pass as they are (a traced batch's target columns)."""
     return [
-        t if isinstance(t, Value) else _checks.number(t, f"{where}: targets[{i}]")
+        t if isinstance(t, Value) else checks.number(t, f"{where}: targets[{i}]")
         for i, t in enumerate(targets)
     ]
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Value, linear
-from nn import _checks
+from autodiff import Value, checks, linear
 
 SeedLike = int | np.random.Generator | None
 Row = Sequence[float] | np.ndarray
@@ -31,6 +30,12 @@ _APPLY: dict[str, Callable[[Value], Value] | None] = {
     "sigmoid": Value.sigmoid,
     "linear": None,
 }
+ACTIVATIONS: tuple[str, ...] = tuple(_APPLY)
+
+
+def activation_name(name: Any, where: str) -> str:
+    """`name` if it is one of ACTIVATIONS; the error lists the valid ones."""
+    return checks.one_of(name, ACTIVATIONS, where)
 
 
 def init_weights(
@@ -43,9 +48,9 @@ def init_weights(
     variance of both the forward signal and the backward gradient near 1 where these are close
     to linear. `seed` is an int or a numpy Generator (drawn from, so a model's layers differ).
     """
-    nin = _checks.size(nin, "init_weights: nin")
-    nout = _checks.size(nout, "init_weights: nout")
-    activation = _checks.activation(activation, "init_weights")
+    nin = checks.size(nin, "init_weights: nin")
+    nout = checks.size(nout, "init_weights: nout")
+    activation = activation_name(activation, "init_weights: activation")
     limit = math.sqrt(6.0 / nin) if activation == "relu" else math.sqrt(6.0 / (nin + nout))
     return np.random.default_rng(seed).uniform(-limit, limit, size=(nout, nin))
 
@@ -119,7 +124,7 @@ class Module:
                 f"load_state_dict: state must have exactly this model's {len(names)} "
                 f"parameter names ({'; '.join(parts)})"
             )
-        numbers = [_checks.number(state[name], f"load_state_dict: {name}") for name in names]
+        numbers = [checks.number(state[name], f"load_state_dict: {name}") for name in names]
         for (_, p), x in zip(named, numbers, strict=True):
             p.data = x
 
@@ -128,18 +133,18 @@ class Neuron(Module):
     """One unit: activation(b + Σ w_i x_i), the weighted sum a single `linear` node."""
 
     def __init__(self, nin: int, activation: str = "relu", *, seed: SeedLike = None) -> None:
-        activation = _checks.activation(activation, "Neuron")
-        weights = init_weights(_checks.size(nin, "Neuron: nin"), 1, activation, seed)[0]
+        activation = activation_name(activation, "Neuron: activation")
+        weights = init_weights(checks.size(nin, "Neuron: nin"), 1, activation, seed)[0]
         self._build(weights.tolist(), 0.0, activation, row=None, layer="")
 
     @classmethod
     def from_weights(cls, weights: Row, bias: float = 0.0, activation: str = "sigmoid") -> Neuron:
         """A neuron with the given weights (a vector of nin numbers) and bias."""
-        activation = _checks.activation(activation, "Neuron.from_weights")
+        activation = activation_name(activation, "Neuron.from_weights: activation")
         neuron = cls.__new__(cls)
         neuron._build(
-            _checks.vector(weights, None, "Neuron.from_weights: weights"),
-            _checks.number(bias, "Neuron.from_weights: bias"),
+            checks.vector(weights, None, "Neuron.from_weights: weights"),
+            checks.number(bias, "Neuron.from_weights: bias"),
             activation,
             row=None,
             layer="",
@@ -197,9 +202,9 @@ class Layer(Module):
     def __init__(
         self, nin: int, nout: int, activation: str = "relu", *, seed: SeedLike = None
     ) -> None:
-        activation = _checks.activation(activation, "Layer")
-        nin = _checks.size(nin, "Layer: nin")
-        nout = _checks.size(nout, "Layer: nout")
+        activation = activation_name(activation, "Layer: activation")
+        nin = checks.size(nin, "Layer: nin")
+        nout = checks.size(nout, "Layer: nout")
         weights = init_weights(nin, nout, activation, seed).tolist()
         self._build(weights, [0.0] * nout, activation, layer="")
 
@@ -208,11 +213,11 @@ class Layer(Module):
         cls, weights: Matrix, biases: Row | None = None, activation: str = "sigmoid"
     ) -> Layer:
         """A layer with the given nout x nin weights and nout biases (zeros when None)."""
-        activation = _checks.activation(activation, "Layer.from_weights")
-        rows = _checks.matrix(weights, (None, None), "Layer.from_weights: weights")
+        activation = activation_name(activation, "Layer.from_weights: activation")
+        rows = checks.matrix(weights, (None, None), "Layer.from_weights: weights")
         if biases is None:
             biases = [0.0] * len(rows)
-        bias = _checks.vector(biases, len(rows), "Layer.from_weights: biases")
+        bias = checks.vector(biases, len(rows), "Layer.from_weights: biases")
         layer = cls.__new__(cls)
         layer._build(rows, bias, activation, layer="")
         return layer
@@ -297,10 +302,10 @@ class MLP(Module):
         *,
         seed: SeedLike = None,
     ) -> None:
-        nin = _checks.size(nin, "MLP: nin")
+        nin = checks.size(nin, "MLP: nin")
         sizes = _layer_sizes(nouts, "MLP")
-        activation = _checks.activation(activation, "MLP")
-        output_activation = _checks.activation(output_activation, "MLP", "output_activation")
+        activation = activation_name(activation, "MLP: activation")
+        output_activation = activation_name(output_activation, "MLP: output_activation")
         rng = np.random.default_rng(seed)
         weights = []
         for index, (fan_in, fan_out) in enumerate(zip([nin, *sizes], sizes, strict=False)):
@@ -321,10 +326,10 @@ class MLP(Module):
         Nested lists or numpy arrays. `output_activation=None` means the same as `activation`.
         """
         where = "MLP.from_weights"
-        activation = _checks.activation(activation, where)
+        activation = activation_name(activation, where + ": activation")
         if output_activation is None:
             output_activation = activation
-        output_activation = _checks.activation(output_activation, where, "output_activation")
+        output_activation = activation_name(output_activation, where + ": output_activation")
         if not all(isinstance(x, list | tuple | np.ndarray) for x in (weights, biases)):
             raise ValueError(
                 f"{where}: weights and biases must be lists (or arrays) with one entry per layer "
@@ -340,9 +345,9 @@ class MLP(Module):
         rows, vectors = [], []
         nin: int | None = None
         for index, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            rows.append(_checks.matrix(w, (None, nin), f"{where}: weights[{index}]"))
+            rows.append(checks.matrix(w, (None, nin), f"{where}: weights[{index}]"))
             nin = len(rows[-1])
-            vectors.append(_checks.vector(b, nin, f"{where}: biases[{index}]"))
+            vectors.append(checks.vector(b, nin, f"{where}: biases[{index}]"))
         model = cls.__new__(cls)
         model._build(rows, vectors, activation, output_activation)
         return model
@@ -420,4 +425,4 @@ def _layer_sizes(nouts: Any, where: str) -> list[int]:
         raise ValueError(
             f"{where}: nouts must be a non-empty list of layer sizes (got {nouts!r:.40})"
         )
-    return [_checks.size(n, f"{where}: nouts[{i}]") for i, n in enumerate(nouts)]
+    return [checks.size(n, f"{where}: nouts[{i}]") for i, n in enumerate(nouts)]

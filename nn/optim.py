@@ -12,17 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Value
-from nn import _checks
+from autodiff import Value, checks
 from nn.module import _grad
 
 
 def _rate(x: Any, name: str, where: str, upper: float = math.inf) -> float:
     """A finite real number (numpy scalars too, bools not) in [0, upper), as a float."""
-    value = _checks.number(x, f"{where}: {name}")
+    value = checks.number(x, f"{where}: {name}")
     if not 0.0 <= value < upper:
         kind = "a non-negative number" if upper == math.inf else f"a number in [0, {upper:g})"
-        raise ValueError(f"{where}: {name} must be {kind} (got {_checks.shown(x)})")
+        raise ValueError(f"{where}: {name} must be {kind} (got {checks.shown(x)})")
     return value
 
 
@@ -94,7 +93,7 @@ class Adam(Optimizer):
         pair = betas.tolist() if isinstance(betas, np.ndarray) and betas.ndim == 1 else betas
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise ValueError(
-                f"Adam: betas must be a pair of numbers in [0, 1) (got {_checks.shown(betas)})"
+                f"Adam: betas must be a pair of numbers in [0, 1) (got {checks.shown(betas)})"
             )
         self.betas = (
             _rate(pair[0], "betas[0]", "Adam", upper=1.0),

@@ -19,8 +19,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from nn import _checks
-from nn.module import MLP
+from autodiff import checks
+from nn.module import MLP, activation_name
 
 FORMAT = "nn.MLP"
 VERSION = 1
@@ -91,13 +91,13 @@ def from_document(doc: Any, where: str = "load") -> MLP:
             f"{where}: version must be {VERSION}, the only one this reads "
             f"(got {doc['version']!r:.40})"
         )
-    nin = _checks.size(doc["nin"], f"{where}: nin")
+    nin = checks.size(doc["nin"], f"{where}: nin")
     nouts = doc["nouts"]
     if not isinstance(nouts, list) or not nouts:
         raise ValueError(f"{where}: nouts must be a non-empty list (got {nouts!r:.40})")
-    sizes = [_checks.size(n, f"{where}: nouts[{i}]") for i, n in enumerate(nouts)]
-    activation = _checks.activation(doc["activation"], where)
-    output_activation = _checks.activation(doc["output_activation"], where, "output_activation")
+    sizes = [checks.size(n, f"{where}: nouts[{i}]") for i, n in enumerate(nouts)]
+    activation = activation_name(doc["activation"], f"{where}: activation")
+    output_activation = activation_name(doc["output_activation"], f"{where}: output_activation")
     weights, biases = doc["weights"], doc["biases"]
     for key, value in (("weights", weights), ("biases", biases)):
         if not isinstance(value, list) or len(value) != len(sizes):
@@ -107,6 +107,6 @@ def from_document(doc: Any, where: str = "load") -> MLP:
             )
     rows, vectors = [], []
     for i, (fan_in, fan_out) in enumerate(zip([nin, *sizes], sizes, strict=False)):
-        rows.append(_checks.matrix(weights[i], (fan_out, fan_in), f"{where}: weights[{i}]"))
-        vectors.append(_checks.vector(biases[i], fan_out, f"{where}: biases[{i}]"))
+        rows.append(checks.matrix(weights[i], (fan_out, fan_in), f"{where}: weights[{i}]"))
+        vectors.append(checks.vector(biases[i], fan_out, f"{where}: biases[{i}]"))
     return MLP.from_weights(rows, vectors, activation, output_activation)

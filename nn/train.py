@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Tape, Value, trace
-from nn import _checks
+from autodiff import Tape, Value, checks, trace
 from nn.losses import binary_cross_entropy_with_logits, hinge_loss, mse, softmax_cross_entropy
 from nn.module import Module
 from nn.optim import Adam, Optimizer
@@ -112,9 +111,9 @@ def fit(
     """
     if loss not in _LOSSES:
         raise ValueError(f"fit: loss must be one of {', '.join(_LOSSES)} (got {loss!r})")
-    epochs = _checks.size(epochs, "fit: epochs")
-    batch_size = _checks.size(batch_size, "fit: batch_size")
-    weight_decay = _checks.number(weight_decay, "fit: weight_decay")
+    epochs = checks.size(epochs, "fit: epochs")
+    batch_size = checks.size(batch_size, "fit: batch_size")
+    weight_decay = checks.number(weight_decay, "fit: weight_decay")
     if weight_decay < 0:
         raise ValueError(f"fit: weight_decay must be >= 0 (got {weight_decay})")
     X = _as_matrix(X, "fit: X")

@@ -1,19 +1,18 @@
-"""Checks at nn's boundary: sizes, activation names, finite numbers, matrices and vectors.
+"""Checks at the library's boundary: names from a list, sizes, finite numbers, vectors, matrices.
 
-Each check returns the cleaned value or raises a ValueError that names where the bad input sits,
-what was expected and what came, so `from_weights`, `load_state_dict` and `nn.load` all report a
-malformed parameter the same way.
+Each check returns the cleaned value or raises a ValueError whose message has one form,
+`{where} must be {expected} (got {what came})`, so every module (`nn`, `viz`, the tape, the
+examples) reports a bad argument the same way. Use these instead of writing a check again.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-
-ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "linear")
 
 
 def shown(x: Any) -> str:
@@ -22,11 +21,12 @@ def shown(x: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def activation(name: Any, where: str, field: str = "activation") -> str:
-    """`name` if it is one of ACTIVATIONS; the error lists the valid ones."""
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        valid = ", ".join(repr(a) for a in ACTIVATIONS)
-        raise ValueError(f"{where}: {field} must be one of {valid} (got {shown(name)})")
+def one_of(name: Any, choices: Iterable[str], where: str) -> str:
+    """`name` if it is one of `choices`; the error lists the valid ones."""
+    choices = tuple(choices)
+    if not isinstance(name, str) or name not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{where} must be one of {valid} (got {shown(name)})")
     return name
 
 
