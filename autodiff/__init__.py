@@ -1,16 +1,22 @@
-"""A scalar automatic-differentiation engine.
+"""A scalar automatic-differentiation engine, small enough to read in one sitting.
 
-`Value` records each operation with its local derivative; `backward()` applies the chain rule
-in reverse topological order. Around it: `grad` and `value_and_grad` for functions of plain
-numbers (nestable for higher derivatives), `no_grad`, `gradcheck` against finite differences.
+Where to start reading: `ops.py`, the table of operations (find the row `MUL`: its value and its
+local derivatives side by side); `value.py`, where `Value.__mul__` records a node that remembers
+its op and parents; `backward.py`, where `backward` sweeps the graph once and applies the chain
+rule (`grads[parent] += local * grad`). Around it: `grad` and `value_and_grad` for functions of
+plain numbers (nestable for higher derivatives), `no_grad`, `gradcheck` against finite
+differences, and `trace`, which records a graph once and replays it over numpy batches.
 """
 
-from autodiff.backward import collector_paused, gradients, local_derivatives, topological_order
-from autodiff.functional import grad, no_grad, value_and_grad
+from autodiff.backward import gradient_map, local_derivatives, topological_order
+from autodiff.collector import collector_paused
+from autodiff.functional import grad, gradients, no_grad, value_and_grad
 from autodiff.gradcheck import GradcheckError, gradcheck
-from autodiff.ops import OPS, Op
+from autodiff.nary import linear, logsumexp, sum_values
+from autodiff.op import Op
+from autodiff.ops import OPS
 from autodiff.tape import Tape, trace
-from autodiff.value import Value, linear, logsumexp, sum_values
+from autodiff.value import Value
 
 __all__ = [
     "OPS",
@@ -21,6 +27,7 @@ __all__ = [
     "collector_paused",
     "grad",
     "gradcheck",
+    "gradient_map",
     "gradients",
     "linear",
     "local_derivatives",

@@ -16,8 +16,11 @@ import numpy as np
 
 
 def shown(x: Any) -> str:
-    """repr(x) cut to 40 characters, for the "(got ...)" part of a message."""
-    text = repr(x)
+    """repr(x) cut to 40 characters, for the "(got ...)" part of a message; never fails."""
+    try:
+        text = repr(x)
+    except ValueError:  # an int past Python's digit limit for str()
+        text = f"<{type(x).__name__} too large to print>"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -82,3 +85,40 @@ def matrix(obj: Any, shape: tuple[int | None, int | None], where: str) -> list[l
     if not nin:
         raise ValueError(f"{where}[0] must be a non-empty row of numbers (got {shown(rows[0])})")
     return [vector(row, nin, f"{where}[{j}]") for j, row in enumerate(rows)]
+
+
+def labelled(label: str) -> str:
+    """The tail an error message gives a labelled Value: ` (label 'a1')`, or nothing."""
+    return f" (label {shown(label)})" if label else ""
+
+
+def as_float(data: Any, where: str, label: str = "") -> float:
+    """`data` as a finite Python float, or a TypeError/ValueError/OverflowError that says what came.
+
+    Values store plain floats: numpy scalars and ints are converted, bools are refused (True is
+    rarely meant as 1.0 here), and so are NaN and infinities, which would poison every gradient.
+    """
+    if isinstance(data, np.ndarray) and data.ndim == 0:
+        data = data[()]
+    if not isinstance(data, numbers.Real) or isinstance(data, bool | np.bool_):
+        raise TypeError(
+            f"{where}: expected a real number (int, float or numpy scalar), "
+            f"got {type(data).__name__} {shown(data)}"
+        )
+    try:
+        number = float(data)
+    except OverflowError:
+        digits = int(data.bit_length() * math.log10(2)) + 1  # str() of a huge int fails too
+        raise OverflowError(
+            f"{where}: an int of about {digits} digits is too large for a float"
+        ) from None
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: expected a finite number, got {number}{labelled(label)}")
+    return number
+
+
+def instance(x: Any, kind: type | tuple[type, ...], where: str, expected: str) -> Any:
+    """`x` if it is an instance of `kind`, else a TypeError naming what was expected and came."""
+    if not isinstance(x, kind):
+        raise TypeError(f"{where} must be {expected} (got {type(x).__name__} {shown(x)})")
+    return x

@@ -1,4 +1,4 @@
-"""Gradients as functions of plain numbers, and switching recording off."""
+"""Gradients as functions of plain numbers, gradients of chosen nodes, and recording off."""
 
 from __future__ import annotations
 
@@ -8,18 +8,37 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
-from autodiff.backward import gradients
-from autodiff.value import MODE, NO_GRAD, Value
+from autodiff import checks
+from autodiff.backward import gradient_map
+from autodiff.value import EAGER, RECORDING, NoGrad, Value
+
+NO_GRAD = NoGrad()
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Inside, Values are computed but no graph is recorded (per thread and per task)."""
-    token = MODE.set(NO_GRAD)
+    current = RECORDING.get()
+    if current is not EAGER and current is not NO_GRAD:
+        raise RuntimeError(
+            f"no_grad: not available inside {current.name}(), which must record every op"
+        )
+    token = RECORDING.set(NO_GRAD)
     try:
         yield
     finally:
-        MODE.reset(token)
+        RECORDING.reset(token)
+
+
+def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> list[Any]:
+    """d(root)/d(w) for each w in `wrt` (0 where root does not depend on w); no `.grad` changes."""
+    checks.instance(root, Value, "gradients: root", "a Value")
+    checks.instance(wrt, Sequence, "gradients: wrt", "a sequence of Values")
+    for i, w in enumerate(wrt):
+        checks.instance(w, Value, f"gradients: wrt[{i}]", "a Value")
+    grads = gradient_map(root, create_graph)
+    zero = Value(0.0) if create_graph else 0.0
+    return [grads.get(w, zero) for w in wrt]
 
 
 def _positions(argnums: int | Sequence[int], n_args: int, where: str) -> tuple[int, ...]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from autodiff.backward import gradients
-from autodiff.functional import no_grad
-from autodiff.value import Value, as_float
+import numpy as np
+
+from autodiff.checks import as_float, shown
+from autodiff.functional import gradients, no_grad
+from autodiff.value import Value
 
 
 class GradcheckError(RuntimeError):
@@ -27,6 +29,8 @@ def gradcheck(
     for name, tolerance in (("atol", atol), ("rtol", rtol)):
         if as_float(tolerance, f"gradcheck: {name}") < 0:
             raise ValueError(f"gradcheck: {name} must be >= 0, got {tolerance}")
+    if isinstance(inputs, str) or not isinstance(inputs, Sequence | np.ndarray):
+        raise TypeError(f"gradcheck: inputs must be a sequence of numbers (got {shown(inputs)})")
     point = [as_float(x, f"gradcheck: input {i}") for i, x in enumerate(inputs)]
     leaves = [Value(x) for x in point]
     out = f(*leaves)

@@ -1,80 +1,150 @@
 """The table of primitive operations: each op's value and local derivatives, declared once.
 
-A row says how to compute an op on floats (`fn`) and on numpy batches (`vfn`), its local
-derivative with respect to each input (`local`, written in plain arithmetic on the inputs and
-the output so that the same rule runs on floats, on Values for gradients of gradients, and on
-numpy arrays for the batched tape), where it is defined (`domain`), and how `explain` writes the
-derivative. Adding an op means adding one row here and one method line on `Value`.
+A row gives an op's name and symbol, how to compute it on floats (`fn`) and on numpy batches
+(`vfn`), its local derivative with respect to each input (`local`, in plain arithmetic on the
+inputs and the output `out`, so that one rule runs on floats, on Values for gradients of
+gradients, and on numpy arrays for the batched tape), where it is defined (`domain`), and how
+people read it: the forward expression (`form`) and each derivative (`says`, `says_latex`), with
+`{0}`, `{1}`, ... for the inputs and `{out}` for the result. Adding an op means one row here and
+one method line on `Value`.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from autodiff.op import Op, Rule
 
-@dataclass(frozen=True)
-class DomainRule:
-    """Where an op is undefined: `bad(*inputs)` is true (elementwise on arrays) off the domain."""
+# Aligned rows read best as a table; the formatter would give every field a line of its own.
+# fmt: off
+ADD = Op("add", "+", fn=operator.add, vfn=np.add,
+         local=lambda x, y, out: (1.0, 1.0),
+         form=("{0} + {1}",), says=("1", "1"))
+SUB = Op("sub", "-", fn=operator.sub, vfn=np.subtract,
+         local=lambda x, y, out: (1.0, -1.0),
+         form=("{0} - {1}",), says=("1", "-1"))
+MUL = Op("mul", "*", fn=operator.mul, vfn=np.multiply,
+         local=lambda x, y, out: (y, x),
+         form=("{0} * {1}", r"{0} \cdot {1}"), says=("{1}", "{0}"))
+DIV = Op("div", "/", fn=operator.truediv, vfn=np.divide,
+         local=lambda x, y, out: (1.0 / y, -out / y),
+         form=("{0} / {1}", r"\frac{{{0}}}{{{1}}}"),
+         says=("1/{1}", "-{out}/{1}"), says_latex=(r"\frac{{1}}{{{1}}}", r"-\frac{{{out}}}{{{1}}}"),
+         domain=(Rule(1, lambda x, y: y == 0, ZeroDivisionError, "a nonzero divisor"),))
+NEG = Op("neg", "-", fn=operator.neg, vfn=np.negative,
+         local=lambda x, out: (-1.0,),
+         form=("-{0}",), says=("-1",))
+POW = Op("pow", "**", fn=operator.pow, vfn=np.power,  # x ** n, n a plain number
+         local=lambda x, n, out: (_power_slope(x, n),),
+         form=("{0} ** {1}", "{{{0}}}^{{{1}}}"),
+         says=("{1}·{0}^({1}-1)",), says_latex=(r"{1}\,{{{0}}}^{{{1}-1}}",), consts=1,
+         domain=(Rule(0, lambda x, n: (x == 0) & (n < 0), ZeroDivisionError,
+                      "a nonzero base for a negative exponent"),
+                 Rule(0, lambda x, n: (x < 0) & (n % 1 != 0), ValueError,
+                      "a non-negative base for a non-integer exponent")))
+POW_VALUE = Op("pow_value", "**", fn=operator.pow, vfn=np.power,  # x ** y, both Values
+         local=lambda x, y, out: (_value_power_slope(x, y), out * _log(x)),
+         form=("{0} ** {1}", "{{{0}}}^{{{1}}}"),
+         says=("{1}·{0}^({1}-1)", "{out}·log {0}"),
+         says_latex=(r"{1}\,{{{0}}}^{{{1}-1}}", r"{out}\,\log {0}"),
+         domain=(Rule(0, lambda x, y: (x < 0) | ((x == 0) & (y <= 0)), ValueError,
+                      "a positive base (or 0 with an exponent > 0) for a Value exponent"),))
+RPOW = Op("rpow", "**", fn=lambda y, c: c**y, vfn=lambda y, c: np.power(c, y),  # c ** y, c fixed
+         local=lambda y, c, out: (out * _log(c),),
+         form=("{1} ** {0}", "{{{1}}}^{{{0}}}"),
+         says=("{out}·log {1}",), says_latex=(r"{out}\,\log {1}",), consts=1,
+         domain=(Rule(1, lambda y, c: (c < 0) | ((c == 0) & (y <= 0)), ValueError,
+                      "a positive base (or 0 with an exponent > 0) for a Value exponent"),))
+EXP = Op("exp", "exp", fn=math.exp, vfn=np.exp,
+         local=lambda x, out: (out,),
+         form=("exp({0})", "e^{{{0}}}"), says=("exp({0})",), says_latex=("e^{{{0}}}",))
+LOG = Op("log", "log", fn=math.log, vfn=np.log,
+         local=lambda x, out: (1.0 / x,),
+         form=("log({0})", r"\log\left({0}\right)"),
+         says=("1/{0}",), says_latex=(r"\frac{{1}}{{{0}}}",),
+         domain=(Rule(0, lambda x: x <= 0, ValueError, "x > 0"),))
+TANH = Op("tanh", "tanh", fn=math.tanh, vfn=np.tanh,
+         local=lambda x, out: (1.0 - out * out,),
+         form=("tanh({0})", r"\tanh\left({0}\right)"),
+         says=("1 - {out}²",), says_latex=("1 - {{{out}}}^2",))
+SIGMOID = Op("sigmoid", "σ", fn=lambda x: _sigmoid(x), vfn=lambda x: _vsigmoid(x),
+         local=lambda x, out: (out * (1.0 - out),),
+         form=("σ({0})", r"\sigma\left({0}\right)"), says=("{out}(1 - {out})",))
+RELU = Op("relu", "relu", fn=lambda x: x if x > 0 else 0.0, vfn=lambda x: np.maximum(x, 0.0),
+         local=lambda x, out: (_step(x),),
+         form=("relu({0})", r"\operatorname{{relu}}\left({0}\right)"),
+         says=("1 if {0} > 0 else 0",), says_latex=(r"\mathbb{{1}}[{0} > 0]",))
+LEAKY_RELU = Op("leaky_relu", "lrelu", fn=lambda x, s: x if x > 0 else s * x,
+         vfn=lambda x, s: np.where(x > 0, x, s * x),
+         local=lambda x, s, out: (_leaky_step(x, s),),
+         form=("leaky_relu({0}, {1})", r"\operatorname{{lrelu}}\left({0}, {1}\right)"),
+         says=("1 if {0} > 0 else {1}",), says_latex=(r"1 \text{{ or }} {1}",), consts=1)
+CLAMP = Op("clamp", "clamp", fn=lambda x, lo, hi: min(max(x, lo), hi), vfn=np.clip,
+         local=lambda x, lo, hi, out: (_inside(x, lo, hi),),
+         form=("clamp({0}, {1}, {2})", r"\operatorname{{clamp}}\left({0}, {1}, {2}\right)"),
+         says=("1 if {0} is within the bounds else 0",),
+         says_latex=(r"\mathbb{{1}}[\text{{inside}}]",), consts=2)
+SQRT = Op("sqrt", "√", fn=math.sqrt, vfn=np.sqrt,
+         local=lambda x, out: (0.5 / out,),
+         form=("√({0})", r"\sqrt{{{0}}}"),
+         says=("1/(2·{out})",), says_latex=(r"\frac{{1}}{{2 {out}}}",),
+         domain=(Rule(0, lambda x: x < 0, ValueError, "x >= 0"),))
+ABS = Op("abs", "abs", fn=abs, vfn=np.abs,
+         local=lambda x, out: (_sign(x),),
+         form=("|{0}|", r"\left|{0}\right|"),
+         says=("sign({0})",), says_latex=(r"\operatorname{{sign}}({0})",))
+SIN = Op("sin", "sin", fn=math.sin, vfn=np.sin,
+         local=lambda x, out: (_smooth(x, "cos"),),
+         form=("sin({0})", r"\sin\left({0}\right)"), says=("cos({0})",), says_latex=(r"\cos {0}",))
+COS = Op("cos", "cos", fn=math.cos, vfn=np.cos,
+         local=lambda x, out: (-_smooth(x, "sin"),),
+         form=("cos({0})", r"\cos\left({0}\right)"),
+         says=("-sin({0})",), says_latex=(r"-\sin {0}",))
+SOFTPLUS = Op("softplus", "softplus", fn=lambda x: _softplus(x), vfn=lambda x: _vsoftplus(x),
+         local=lambda x, out: (_smooth(x, "sigmoid"),),
+         form=("softplus({0})", r"\operatorname{{softplus}}\left({0}\right)"),
+         says=("σ({0})",), says_latex=(r"\sigma({0})",))
+SUM = Op("sum", "Σ", fn=lambda *xs: _sum(xs), vfn=lambda *xs: _sum(xs),  # n terms, one node
+         local=lambda *args: (1.0,) * (len(args) - 1),
+         form=lambda args, latex: " + ".join(args), says=lambda i, names, out, latex: "1")
+LOGSUMEXP = Op("logsumexp", "logΣexp", fn=lambda *xs: _logsumexp(xs),  # its slopes: softmax
+         vfn=lambda *xs: _vlogsumexp(xs),
+         local=lambda *args: tuple(_smooth(x - args[-1], "exp") for x in args[:-1]),
+         form=lambda args, latex: _logsumexp_form(args, latex),
+         says=lambda i, names, out, latex: _logsumexp_says(names[i], out, latex))
+LINEAR = Op("linear", "Σw·x+b", fn=lambda *args: _linear(args),  # inputs (w1..wn, x1..xn, b)
+         vfn=lambda *args: _linear(args),
+         local=lambda *args: _linear_local(args),
+         form=lambda args, latex: _linear_form(args, latex),
+         says=lambda i, names, out, latex: _linear_says(i, names))
+# fmt: on
 
-    arg: int  # which input the message reports
-    bad: Callable[..., Any]
-    error: type[Exception]
-    expected: str
+OPS: tuple[Op, ...] = (
+    ADD, SUB, MUL, DIV, NEG, POW, POW_VALUE, RPOW, EXP, LOG, TANH, SIGMOID, RELU, LEAKY_RELU,
+    CLAMP, SQRT, ABS, SIN, COS, SOFTPLUS, SUM, LOGSUMEXP, LINEAR,
+)  # fmt: skip
 
 
-@dataclass(frozen=True, eq=False)
-class Op:
-    """One primitive: value, local derivatives and their written forms, side by side.
-
-    `local(*inputs, out)` returns one partial derivative per differentiable input. The last
-    `consts` inputs are fixed parameters of the op (an exponent, a slope): they get no
-    derivative and are passed as plain numbers when a gradient is built out of Values.
-    `text` and `latex` are templates per input, in the names `{x}`, `{y}` (the inputs) and
-    `{out}` (the result); n-ary ops give a `describe` function instead.
-    """
-
-    name: str
-    symbol: str
-    fn: Callable[..., float]
-    vfn: Callable[..., Any]
-    local: Callable[..., tuple[Any, ...]]
-    text: tuple[str, ...] = ()
-    latex: tuple[str, ...] = ()
-    domain: tuple[DomainRule, ...] = ()
-    consts: int = 0
-    describe_fn: Callable[[int, Sequence[str], str], tuple[str, str]] | None = None
-
-    def describe(self, i: int, names: Sequence[str], out: str) -> tuple[str, str]:
-        """The derivative of this op's output with respect to input `i`, as (text, LaTeX)."""
-        if self.describe_fn is not None:
-            return self.describe_fn(i, names, out)
-        slots = {"x": names[0], "y": names[1] if len(names) > 1 else "", "out": out}
-        return self.text[i].format(**slots), self.latex[i].format(**slots)
-
-    def __repr__(self) -> str:
-        return f"Op({self.name!r})"
+# ---- helpers of the rows ----
+# A local derivative runs on floats, on numpy arrays (the tape) and on Values (gradients of
+# gradients). Arithmetic works on all three; these helpers cover the rest.
 
 
-# Local derivatives are written once and run on floats, on numpy arrays (the tape) and on Values
-# (gradients of gradients). Arithmetic works on all three; these two helpers cover the rest.
-
-
-def _smooth(x: Any, on_float: Callable[[float], float], on_array: Any, method: str) -> Any:
-    """A smooth function of x: `on_float`, `on_array`, or the Value method that records it."""
+def _smooth(x: Any, name: str) -> Any:
+    """A smooth function of x (exp, sin, cos, sigmoid) on a float, an array or a Value."""
     if isinstance(x, np.ndarray):
-        return on_array(x)
+        return _ON_ARRAYS[name](x)
     if isinstance(x, float | int):
-        return on_float(x)
-    return getattr(x, method)()
+        return _ON_FLOATS[name](x)
+    return getattr(x, name)()
 
 
-def _piecewise(x: Any, on_array: Any, on_float: Callable[[float], float]) -> Any:
+def _piecewise(x: Any, on_array: Any, on_float: Any) -> Any:
     """A piecewise-constant slope of x, read from its number (for a Value, a constant)."""
     if isinstance(x, np.ndarray):
         return on_array(x)
@@ -86,7 +156,7 @@ def _log(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return np.log(np.where(x > 0, x, 1.0))
     positive = (x if isinstance(x, float | int) else x.data) > 0
-    return _smooth(x, math.log, np.log, "log") if positive else 0.0
+    return (math.log(x) if isinstance(x, float | int) else x.log()) if positive else 0.0
 
 
 def _step(x: Any) -> Any:
@@ -130,6 +200,10 @@ def _vsoftplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+_ON_FLOATS = {"exp": math.exp, "sin": math.sin, "cos": math.cos, "sigmoid": _sigmoid}
+_ON_ARRAYS = {"exp": np.exp, "sin": np.sin, "cos": np.cos, "sigmoid": _vsigmoid}
+
+
 def _power_slope(x: Any, n: Any) -> Any:
     """n·x^(n-1), and 0 where n = 0: x^0 is constant even at x = 0, where 0^-1 is undefined."""
     if isinstance(n, np.ndarray):
@@ -144,282 +218,54 @@ def _value_power_slope(x: Any, y: Any) -> Any:
     return y * 0.0 ** (y.data - 1)  # 1 when y = 1, else 0 (y < 1 is infinite, caught later)
 
 
-def _is_fraction(n: Any) -> Any:
-    return n % 1 != 0
-
-
-# ---- n-ary ops: a sum of many terms, and a neuron's weighted sum, each as one node ----
-
-
-def _sum(*xs: float) -> float:
-    total = 0.0
-    for x in xs:
-        total += x
+def _sum(xs: Sequence[Any]) -> Any:
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x
     return total
 
 
-def _describe_sum(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
-    return "1", "1"
-
-
-def _linear(*args: Any) -> Any:
-    """b + w_1 x_1 + ... + w_n x_n, inputs laid out as (w_1..w_n, x_1..x_n, b)."""
-    n = len(args) // 2
-    return sum(map(operator.mul, args[:n], args[n : 2 * n]), args[-1])
-
-
-def _linear_local(*args: Any) -> tuple[Any, ...]:
-    n = (len(args) - 1) // 2  # the last argument is the output
-    return (*args[n : 2 * n], *args[:n], 1.0)
-
-
-def _logsumexp(*xs: float) -> float:
+def _logsumexp(xs: Sequence[float]) -> float:
     top = max(xs)
     return top + math.log(math.fsum(math.exp(x - top) for x in xs))
 
 
-def _vlogsumexp(*xs: np.ndarray) -> np.ndarray:
+def _vlogsumexp(xs: Sequence[np.ndarray]) -> np.ndarray:
     stacked = np.stack(np.broadcast_arrays(*xs))
     top = stacked.max(axis=0)
     return top + np.log(np.exp(stacked - top).sum(axis=0))
 
 
-def _logsumexp_local(*args: Any) -> tuple[Any, ...]:
-    *xs, out = args
-    return tuple(
-        _smooth(x - out, math.exp, np.exp, "exp") for x in xs
-    )  # softmax: each term's share of the sum
+def _logsumexp_form(args: Sequence[str], latex: bool) -> str:
+    if latex:
+        return r"\log\left(" + " + ".join(f"e^{{{a}}}" for a in args) + r"\right)"
+    return "log(" + " + ".join(f"exp({a})" for a in args) + ")"
 
 
-def _describe_logsumexp(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
-    return f"exp({names[i]} - {out})", f"e^{{{names[i]} - {out}}}"
+def _logsumexp_says(name: str, out: str, latex: bool) -> str:
+    return f"e^{{{name} - {out}}}" if latex else f"exp({name} - {out})"
 
 
-def _describe_linear(i: int, names: Sequence[str], out: str) -> tuple[str, str]:
+def _linear(args: Sequence[Any]) -> Any:
+    """b + w_1 x_1 + ... + w_n x_n, from inputs laid out as (w_1..w_n, x_1..x_n, b)."""
+    n = len(args) // 2
+    return sum(map(operator.mul, args[:n], args[n : 2 * n]), args[-1])
+
+
+def _linear_local(args: Sequence[Any]) -> tuple[Any, ...]:
+    n = (len(args) - 1) // 2  # the last argument is the output
+    return (*args[n : 2 * n], *args[:n], 1.0)
+
+
+def _linear_form(args: Sequence[str], latex: bool) -> str:
+    n = len(args) // 2
+    times = r" \, " if latex else "·"
+    return " + ".join([f"{args[i]}{times}{args[n + i]}" for i in range(n)] + [args[-1]])
+
+
+def _linear_says(i: int, names: Sequence[str]) -> str:
+    """dz/dw_i is x_i, dz/dx_i is w_i, dz/db is 1."""
     n = len(names) // 2
     if i == 2 * n:
-        return "1", "1"
-    pair = names[i + n] if i < n else names[i - n]
-    return pair, pair
-
-
-ADD = Op(
-    "add",
-    "+",
-    operator.add,
-    np.add,
-    lambda x, y, out: (1.0, 1.0),
-    text=("1", "1"),
-    latex=("1", "1"),
-)
-SUB = Op(
-    "sub",
-    "-",
-    operator.sub,
-    np.subtract,
-    lambda x, y, out: (1.0, -1.0),
-    text=("1", "-1"),
-    latex=("1", "-1"),
-)
-MUL = Op(
-    "mul",
-    "*",
-    operator.mul,
-    np.multiply,
-    lambda x, y, out: (y, x),
-    text=("{y}", "{x}"),
-    latex=("{y}", "{x}"),
-)
-DIV = Op(
-    "div",
-    "/",
-    operator.truediv,
-    np.divide,
-    lambda x, y, out: (1.0 / y, -out / y),
-    text=("1/{y}", "-{out}/{y}"),
-    latex=(r"\frac{{1}}{{{y}}}", r"-\frac{{{out}}}{{{y}}}"),
-    domain=(DomainRule(1, lambda x, y: y == 0, ZeroDivisionError, "a nonzero divisor"),),
-)
-NEG = Op("neg", "-", operator.neg, np.negative, lambda x, out: (-1.0,), text=("-1",), latex=("-1",))
-POW = Op(
-    "pow",
-    "**",
-    lambda x, n: x**n,
-    np.power,
-    lambda x, n, out: (_power_slope(x, n),),
-    text=("{y}·{x}^({y}-1)",),
-    latex=(r"{y}\,{{{x}}}^{{{y}-1}}",),
-    consts=1,
-    domain=(
-        DomainRule(
-            0,
-            lambda x, n: (x == 0) & (n < 0),
-            ZeroDivisionError,
-            "a nonzero base for a negative exponent",
-        ),
-        DomainRule(
-            0,
-            lambda x, n: (x < 0) & _is_fraction(n),
-            ValueError,
-            "a non-negative base for a non-integer exponent",
-        ),
-    ),
-)
-POW_VALUE = Op(
-    "pow",
-    "**",
-    lambda x, y: x**y,
-    np.power,
-    lambda x, y, out: (_value_power_slope(x, y), out * _log(x)),
-    text=("{y}·{x}^({y}-1)", "{out}·log {x}"),
-    latex=(r"{y}\,{{{x}}}^{{{y}-1}}", r"{out}\,\log {x}"),
-    domain=(
-        DomainRule(
-            0,
-            lambda x, y: (x < 0) | ((x == 0) & (y <= 0)),
-            ValueError,
-            "a positive base when the exponent is a Value (use a plain-number exponent)",
-        ),
-    ),
-)
-EXP = Op(
-    "exp", "exp", math.exp, np.exp, lambda x, out: (out,), text=("exp({x})",), latex=(r"e^{{{x}}}",)
-)
-LOG = Op(
-    "log",
-    "log",
-    math.log,
-    np.log,
-    lambda x, out: (1.0 / x,),
-    text=("1/{x}",),
-    latex=(r"\frac{{1}}{{{x}}}",),
-    domain=(DomainRule(0, lambda x: x <= 0, ValueError, "x > 0"),),
-)
-TANH = Op(
-    "tanh",
-    "tanh",
-    math.tanh,
-    np.tanh,
-    lambda x, out: (1.0 - out * out,),
-    text=("1 - {out}²",),
-    latex=("1 - {{{out}}}^2",),
-)
-SIGMOID = Op(
-    "sigmoid",
-    "σ",
-    _sigmoid,
-    _vsigmoid,
-    lambda x, out: (out * (1.0 - out),),
-    text=("{out}(1 - {out})",),
-    latex=(r"{out}(1 - {out})",),
-)
-RELU = Op(
-    "relu",
-    "relu",
-    lambda x: x if x > 0 else 0.0,
-    lambda x: np.maximum(x, 0.0),
-    lambda x, out: (_step(x),),
-    text=("1 if {x} > 0 else 0",),
-    latex=(r"\mathbb{{1}}[{x} > 0]",),
-)
-LEAKY_RELU = Op(
-    "leaky_relu",
-    "lrelu",
-    lambda x, s: x if x > 0 else s * x,
-    lambda x, s: np.where(x > 0, x, s * x),
-    lambda x, s, out: (_leaky_step(x, s),),
-    text=("1 if {x} > 0 else {y}",),
-    latex=(r"1 \text{{ or }} {y}",),
-    consts=1,
-)
-CLAMP = Op(
-    "clamp",
-    "clamp",
-    lambda x, lo, hi: min(max(x, lo), hi),
-    np.clip,
-    lambda x, lo, hi, out: (_inside(x, lo, hi),),
-    text=("1 if {x} is within the bounds else 0",),
-    latex=(r"\mathbb{{1}}[\text{{inside}}]",),
-    consts=2,
-)
-SQRT = Op(
-    "sqrt",
-    "√",
-    math.sqrt,
-    np.sqrt,
-    lambda x, out: (0.5 / out,),
-    text=("1/(2·{out})",),
-    latex=(r"\frac{{1}}{{2 {out}}}",),
-    domain=(DomainRule(0, lambda x: x < 0, ValueError, "x >= 0"),),
-)
-ABS = Op(
-    "abs",
-    "abs",
-    abs,
-    np.abs,
-    lambda x, out: (_sign(x),),
-    text=("sign({x})",),
-    latex=(r"\operatorname{{sign}}({x})",),
-)
-SIN = Op(
-    "sin",
-    "sin",
-    math.sin,
-    np.sin,
-    lambda x, out: (_smooth(x, math.cos, np.cos, "cos"),),
-    text=("cos({x})",),
-    latex=(r"\cos {x}",),
-)
-COS = Op(
-    "cos",
-    "cos",
-    math.cos,
-    np.cos,
-    lambda x, out: (-_smooth(x, math.sin, np.sin, "sin"),),
-    text=("-sin({x})",),
-    latex=(r"-\sin {x}",),
-)
-SOFTPLUS = Op(
-    "softplus",
-    "softplus",
-    _softplus,
-    _vsoftplus,
-    lambda x, out: (_smooth(x, _sigmoid, _vsigmoid, "sigmoid"),),
-    text=("σ({x})",),
-    latex=(r"\sigma({x})",),
-)
-SUM = Op("sum", "Σ", _sum, _sum, lambda *args: (1.0,) * (len(args) - 1), describe_fn=_describe_sum)
-LOGSUMEXP = Op(
-    "logsumexp",
-    "logΣexp",
-    _logsumexp,
-    _vlogsumexp,
-    _logsumexp_local,
-    describe_fn=_describe_logsumexp,
-)
-LINEAR = Op("linear", "Σw·x+b", _linear, _linear, _linear_local, describe_fn=_describe_linear)
-
-OPS: tuple[Op, ...] = (
-    ADD,
-    SUB,
-    MUL,
-    DIV,
-    NEG,
-    POW,
-    POW_VALUE,
-    EXP,
-    LOG,
-    TANH,
-    SIGMOID,
-    RELU,
-    LEAKY_RELU,
-    CLAMP,
-    SQRT,
-    ABS,
-    SIN,
-    COS,
-    SOFTPLUS,
-    SUM,
-    LOGSUMEXP,
-    LINEAR,
-)
+        return "1"
+    return names[i + n] if i < n else names[i - n]

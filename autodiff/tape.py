@@ -17,18 +17,61 @@ import numpy as np
 
 from autodiff import ops
 from autodiff.backward import topological_order
-from autodiff.ops import Op
-from autodiff.value import MODE, TRACED, Value, _node, labelled
+from autodiff.checks import labelled
+from autodiff.op import Op
+from autodiff.value import EAGER, RECORDING, Eager, Value, make_node
 
 
-class _Recorder:
-    """The recording mode of `trace`: remembers the leaves `fn` creates (its constants)."""
+class _Traced:
+    """Stands for a number not known while `trace` records: any use of it as a number fails.
+
+    A traced function must compute with Value operations only; reading `.data` to branch or
+    to call math functions would bake one row's choice into the tape for every row.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *_: object) -> Any:
+        raise TypeError(
+            "trace: the function used the number inside a traced Value (.data); a traced "
+            "function must use Value operations only, since the tape replays one graph for "
+            "every row"
+        )
+
+    __bool__ = __float__ = __int__ = __index__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _refuse
+    __hash__ = None  # type: ignore[assignment]  # equal-or-not is also a question about data
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __abs__ = _refuse
+
+    def __format__(self, spec: str) -> str:
+        return "<traced>"
+
+    def __repr__(self) -> str:
+        return "<traced>"
+
+
+TRACED = _Traced()
+
+
+class _Tracer(Eager):
+    """The interpreter inside `trace`: results of the inputs are recorded with unknown numbers.
+
+    Ops on numbers already known (a weight times a constant) are computed at once, as when
+    recording eagerly. The leaves made while tracing are the tape's constants.
+    """
+
+    name = "trace"
 
     def __init__(self) -> None:
         self.constants: list[Value] = []
 
-    def created(self, value: Value) -> None:
-        """Called by Value() for every leaf made while recording."""
+    def apply(self, op: Op, parents: tuple[Value, ...]) -> Value:
+        if any(p.data is TRACED for p in parents):
+            return make_node(TRACED, parents, op)
+        return EAGER.apply(op, parents)
+
+    def leaf(self, value: Value) -> None:
         self.constants.append(value)
 
 
@@ -246,15 +289,15 @@ def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:
     """
     if not isinstance(n_inputs, int) or isinstance(n_inputs, bool) or n_inputs < 1:
         raise ValueError(f"trace: n_inputs must be a positive int, got {n_inputs!r}")
-    recorder = _Recorder()
-    inputs = [_node(TRACED, (), None) for _ in range(n_inputs)]
+    tracer = _Tracer()
+    inputs = [make_node(TRACED, (), None) for _ in range(n_inputs)]
     for i, x in enumerate(inputs):
         x.label = f"x{i}"
-    token = MODE.set(recorder)
+    token = RECORDING.set(tracer)
     try:
         out = fn(*inputs)
     finally:
-        MODE.reset(token)
+        RECORDING.reset(token)
     returned = list(out) if isinstance(out, list | tuple) else [out]
     roots = [root for root in returned if isinstance(root, Value)]
     if not roots or len(roots) != len(returned):
@@ -262,4 +305,4 @@ def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:
             f"trace: fn must return a Value or a sequence of Values, got {type(out).__name__} "
             f"{out!r}"
         )
-    return Tape(roots, inputs, set(recorder.constants))
+    return Tape(roots, inputs, set(tracer.constants))

@@ -129,6 +129,7 @@ def test_bad_operand_on_the_right_is_a_type_error_naming_the_op(name, op, bad):
 def test_bad_operand_on_the_left_is_a_type_error_naming_the_op(name, op, bad):
     with pytest.raises(TypeError) as info:
         op(bad, Value(2.0))
+    name = "rpow" if name == "pow" else name  # number ** Value is an op of its own
     assert str(info.value).startswith(f"{name}: expected a number or a Value")
 
 
@@ -196,8 +197,8 @@ def test_exp_overflow_is_an_overflow_error_naming_op_input_and_label():
     ("name", "call"),
     [
         ("pow", lambda: Value(10.0, label="base") ** 400),
-        ("pow", lambda: 10.0 ** Value(400.0, label="base")),
-        ("pow", lambda: Value(10.0, label="base") ** Value(400.0)),
+        ("rpow", lambda: 10.0 ** Value(400.0, label="base")),
+        ("pow_value", lambda: Value(10.0, label="base") ** Value(400.0)),
         ("mul", lambda: Value(1e200, label="base") * Value(1e200)),
         ("mul", lambda: Value(1e200, label="base") * 1e200),
         ("add", lambda: Value(1.7e308, label="base") + 1.7e308),
@@ -235,7 +236,7 @@ def test_negative_base_with_non_integer_exponent_is_a_value_error(exponent):
 
 @pytest.mark.parametrize(("base", "exponent"), [(-2.0, 2.0), (-2.0, 0.5), (0.0, -1.0), (0.0, 0.0)])
 def test_value_exponent_needs_a_positive_base(base, exponent):
-    with pytest.raises(ValueError, match=r"^pow: .*positive base") as info:
+    with pytest.raises(ValueError, match=r"^pow_value: .*positive base") as info:
         Value(base, label="b") ** Value(exponent)
     assert f"got {base!r} (label 'b')" in str(info.value)
 
