@@ -1,7 +1,8 @@
 """Neural networks on autodiff Values: neurons, layers, MLPs, losses, optimizers, JSON state.
 
 Shaped like micrograd and PyTorch: `MLP(2, [16, 16, 1])`, `model(x)`, `model.parameters()`,
-losses as plain functions, `SGD`/`Adam` with `step()` and `zero_grad()`, `save`/`load` as JSON.
+losses as plain functions, `SGD`/`Adam`/`AdamW` with `step()` and `zero_grad()`, `save`/`load` as
+JSON.
 """
 
 from nn.datasets import make_moons
@@ -16,7 +17,7 @@ from nn.losses import (
     softmax_cross_entropy,
 )
 from nn.module import MLP, Layer, Module, Neuron, init_weights
-from nn.optim import SGD, Adam, Optimizer
+from nn.optim import SGD, Adam, AdamW, Optimizer
 from nn.state import load, save
 from nn.train import History, fit, labels_from, predict
 
@@ -24,6 +25,7 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "AdamW",
     "History",
     "Layer",
     "Module",
