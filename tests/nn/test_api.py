@@ -17,6 +17,8 @@ CONTRACT = {
     "SGD": ["params", "lr", "momentum", "weight_decay"],
     "Adam": ["params", "lr"],
     "AdamW": ["params", "lr"],
+    "to_torch": ["model"],
+    "from_torch": ["module"],
 }
 DEFAULTS = {
     ("Neuron", "activation"): "relu",
@@ -46,6 +48,7 @@ def test_all_is_pinned():
             "binary_cross_entropy",
             "binary_cross_entropy_with_logits",
             "fit",
+            "from_torch",
             "half_sse",
             "hinge_loss",
             "init_weights",
@@ -58,6 +61,7 @@ def test_all_is_pinned():
             "save",
             "softmax",
             "softmax_cross_entropy",
+            "to_torch",
         ]
     )
     assert all(hasattr(nn, name) for name in nn.__all__)
