@@ -14,8 +14,11 @@ CONTRACT = {
     "Neuron": ["nin", "activation"],
     "Layer": ["nin", "nout", "activation"],
     "MLP": ["nin", "nouts", "activation", "output_activation"],
-    "SGD": ["params", "lr", "momentum"],
+    "SGD": ["params", "lr", "momentum", "weight_decay"],
     "Adam": ["params", "lr"],
+    "AdamW": ["params", "lr"],
+    "to_torch": ["model"],
+    "from_torch": ["module"],
 }
 DEFAULTS = {
     ("Neuron", "activation"): "relu",
@@ -23,14 +26,18 @@ DEFAULTS = {
     ("MLP", "activation"): "relu",
     ("MLP", "output_activation"): "linear",
     ("SGD", "momentum"): 0.0,
+    ("SGD", "weight_decay"): 0.0,
     ("Adam", "lr"): 1e-3,
+    ("AdamW", "lr"): 1e-3,
 }
+KEYWORD_DEFAULTS = {("Adam", "weight_decay"): 0.0, ("AdamW", "weight_decay"): 0.01}
 
 
 def test_all_is_pinned():
     assert sorted(nn.__all__) == sorted(
         [
             "Adam",
+            "AdamW",
             "History",
             "Layer",
             "MLP",
@@ -41,6 +48,7 @@ def test_all_is_pinned():
             "binary_cross_entropy",
             "binary_cross_entropy_with_logits",
             "fit",
+            "from_torch",
             "half_sse",
             "hinge_loss",
             "init_weights",
@@ -53,6 +61,7 @@ def test_all_is_pinned():
             "save",
             "softmax",
             "softmax_cross_entropy",
+            "to_torch",
         ]
     )
     assert all(hasattr(nn, name) for name in nn.__all__)
@@ -69,6 +78,12 @@ def test_contract_signatures_lead_with_the_written_parameters(name):
     # anything beyond the contract is keyword-only or has a default, so contract calls still work
     for p in params[len(written) :]:
         assert p.default is not inspect.Parameter.empty
+
+
+@pytest.mark.parametrize(("name", "option"), sorted(KEYWORD_DEFAULTS))
+def test_contract_options_have_the_written_defaults(name, option):
+    params = inspect.signature(getattr(nn, name)).parameters
+    assert params[option].default == KEYWORD_DEFAULTS[name, option]
 
 
 def test_from_weights_signature_is_the_contracts():
