@@ -82,6 +82,8 @@ def vector(obj: Any, length: int | None, where: str) -> list[float]:
     items = _sequence(obj, where)
     if length is not None and len(items) != length:
         raise ValueError(f"{where} must have {length} entries (got {len(items)})")
+    if all(type(x) is float and math.isfinite(x) for x in items):
+        return items  # already clean (a fresh list): the common case, checked quickly
     return [number(x, f"{where}[{i}]") for i, x in enumerate(items)]
 
 

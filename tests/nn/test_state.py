@@ -44,7 +44,7 @@ def test_load_state_dict_takes_any_mapping_of_names_to_numbers():
     [
         (lambda s: [1.0], "state must be a mapping of names to numbers (got list)"),
         (lambda s: {k: v for k, v in s.items() if k != "b2[0]"}, "missing b2[0]"),
-        (lambda s: {**s, "W3[0,0]": 1.0}, "unexpected W3[0,0]"),
+        (lambda s: {**s, "W3[0,0]": 1.0}, "unexpected 'W3[0,0]'"),
         (lambda s: {**s, "b2[0]": float("nan")}, "b2[0] must be a finite number"),
         (lambda s: {**s, "b2[0]": "0.5"}, "b2[0] must be a number (got str '0.5')"),
         (lambda s: {**s, "b2[0]": True}, "b2[0] must be a number (got bool True)"),
