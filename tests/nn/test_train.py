@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import nn
+from autodiff import Tape
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +251,7 @@ X4 = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
 @pytest.mark.parametrize(
     ("X", "y", "kwargs", "match"),
     [
-        (X4, [1, -1, 1, -1], {"loss": "cross_entropy"}, "hinge, bce, softmax_ce, mse"),
+        (X4, [1, -1, 1, -1], {"loss": "cross_entropy"}, "'hinge', 'bce', 'softmax_ce', 'mse'"),
         (X4, [1, -1, 1], {}, "same number of rows.*4 and 3"),
         (X4, [1, 0, 1, 0], {"loss": "hinge"}, r"-1 and 1.*2\*y - 1"),
         (X4, [1, 2, 1, 0], {"loss": "bce"}, "0 and 1"),
@@ -307,8 +308,17 @@ def test_progress_without_tqdm_is_one_updating_line(moons, capsys, monkeypatch):
 def test_predict_goes_in_chunks_and_keeps_no_batch_alive(monkeypatch):
     """Rows beyond one chunk give the same outputs, and no replayed batch stays in memory."""
     monkeypatch.setattr(nn.train, "PREDICT_CHUNK", 7)
+    replays = []
+    forward = Tape.forward
+
+    def spy(tape, X, *, keep=True):
+        replays.append((tape, len(X), keep))
+        return forward(tape, X, keep=keep)
+
+    monkeypatch.setattr(Tape, "forward", spy)
     model = nn.MLP(2, [3, 2], seed=1)
     X = np.random.default_rng(0).normal(size=(20, 2))
     expected = np.array([[y.data for y in model(list(row))] for row in X])
     np.testing.assert_allclose(nn.predict(model, X), expected, rtol=1e-12)
-    assert nn.train._predict_tapes[model]._values is None
+    assert [(rows, keep) for _, rows, keep in replays] == [(7, False), (7, False), (6, False)]
+    assert replays[0][0]._values is None
