@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import types
 
 import numpy as np
@@ -191,3 +192,106 @@ def test_save_gives_the_file_the_usual_permissions_and_leaves_no_temp_file(tmp_p
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "model.json").stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+# --- save over what exists; load only what is a model file -----------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes, links and FIFOs are POSIX")
+
+
+@posix_only
+def test_save_over_an_existing_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text("old")
+    path.chmod(0o600)
+    nn.save(nn.MLP(2, [1], seed=0), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert nn.load(path).nouts == (1,)
+
+
+@posix_only
+def test_save_through_a_symlink_rewrites_the_file_it_points_at(tmp_path):
+    target = tmp_path / "store" / "model.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "current.json"
+    link.symlink_to(target)
+    model = nn.MLP(2, [3, 1], seed=4)
+    nn.save(model, link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert nn.load(target).state_dict() == model.state_dict()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.json"]
+
+
+def test_save_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    events = []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd):
+        kind = "folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        events.append(kind)
+        fsync(fd)
+
+    def spy_replace(src, dst):
+        events.append("rename")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    nn.save(nn.MLP(2, [1], seed=0), tmp_path / "model.json")
+    assert events == (["file", "rename", "folder"] if os.name == "posix" else ["file", "rename"])
+
+
+@posix_only
+def test_save_refuses_to_replace_something_that_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"^save: path must be a regular file .*\(got a pipe"):
+        nn.save(nn.MLP(2, [1], seed=0), fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def load_in_a_thread(path):
+    """nn.load(path) in a thread, so a load that blocks fails the test instead of hanging it."""
+    outcome = {}
+
+    def run():
+        try:
+            nn.load(path)
+        except Exception as error:  # the test inspects whatever was raised
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), f"nn.load({path}) still running after 10 s"
+    return outcome.get("error")
+
+
+@posix_only
+def test_load_of_a_fifo_refuses_at_once_instead_of_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    error = load_in_a_thread(fifo)
+    assert isinstance(error, ValueError)
+    assert "must be a regular file (got a pipe (FIFO))" in str(error)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_load_of_dev_zero_refuses_at_once_instead_of_reading_forever():
+    error = load_in_a_thread("/dev/zero")
+    assert isinstance(error, ValueError)
+    assert "'/dev/zero': must be a regular file (got a character device)" in str(error)
+
+
+def test_load_of_a_directory_says_so(tmp_path):
+    with pytest.raises(ValueError, match=r"must be a regular file \(got a directory\)"):
+        nn.load(tmp_path)
+
+
+def test_load_refuses_a_file_larger_than_the_cap_without_reading_it(tmp_path):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:
+        f.truncate(nn.state.MAX_BYTES + 1)  # sparse: no disk space, and nothing worth reading
+    with pytest.raises(ValueError, match=rf"at most {nn.state.MAX_BYTES} bytes \(got"):
+        nn.load(path)
