@@ -33,7 +33,7 @@ def shown(x: Any) -> str:
         return f"{sign} int of about {x.bit_length() * math.log10(2):.0f} digits"
     try:
         text = _SHORT.repr(x)
-    except Exception:  # a broken __repr__ (or one that refuses its size) of the caller's object
+    except Exception:  # reprlib covers a raising __repr__; this covers anything it lets through
         return f"<{type(x).__name__} object>"
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -137,8 +137,11 @@ def real_array(X: Any, where: str, ndim: int | None = None) -> np.ndarray:
         raise TypeError(f"{where} must be an array of real numbers (got an array of {what}){hint}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{where} must be a {ndim}-d array (got shape {array.shape})")
-    with np.errstate(over="ignore"):  # a huge int becomes inf here and is refused just below
-        array = array.astype(float)
+    try:
+        with np.errstate(over="ignore"):  # a huge int becomes inf here and is refused below
+            array = array.astype(float)
+    except OverflowError:  # a Python int past the float range, in an object array
+        raise ValueError(f"{where} must be finite (got an int beyond the float range)") from None
     finite = np.isfinite(array)
     if not finite.all():
         where_bad = tuple(int(i) for i in np.argwhere(~finite)[0])

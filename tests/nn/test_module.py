@@ -333,3 +333,96 @@ def test_viz_draws_a_neurons_weighted_sum_as_one_op_node_with_the_labels():
     assert source.count(f'label="{symbol}"') == 3 + 1
     for label in ("W1[1,0]", "b2[0]", "z1[2]", "a1[0]", "x[1]"):
         assert label in source
+
+
+# --- one way to build, one place that lists parameters -------------------------------------
+
+
+def test_each_module_can_be_built_with_given_numbers_through_its_constructor():
+    neuron = nn.Neuron(2, "tanh", weights=[0.5, -2.0], bias=0.25)
+    assert neuron([1.0, 3.0]).data == pytest.approx(math.tanh(0.25 + 0.5 - 6.0), abs=1e-15)
+    layer = nn.Layer(
+        2, 3, "linear", weights=[[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], biases=[1, 2, 3]
+    )
+    assert [v.data for v in layer([2.0, 1.0])] == [1.0 + 1, 3.0 + 2, 1.0 + 3]
+    model = nn.MLP(
+        1, [2, 1], "linear", weights=[[[2.0], [3.0]], [[1.0, -1.0]]], biases=[[0, 0], [5]]
+    )
+    assert model([4.0]).data == 2.0 * 4 - 3.0 * 4 + 5
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda: nn.Neuron(2, weights=[1.0]), "Neuron: weights must have 2 entries (got 1)"),
+        (lambda: nn.Layer(2, 2, weights=[[1.0, 2.0]]), "Layer: weights must have 2 rows (got 1)"),
+        (lambda: nn.MLP(1, [2, 1], weights=[[[1.0], [1.0]]]), "MLP: weights must have one entry"),
+        (lambda: nn.Neuron(1, bias=float("inf")), "Neuron: bias must be a finite number"),
+    ],
+)
+def test_given_numbers_are_checked_against_the_sizes(make, fragment):
+    with pytest.raises(ValueError) as error:
+        make()
+    assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, "7", True])
+@pytest.mark.parametrize("make", [nn.Neuron, lambda n, seed: nn.MLP(n, [1], seed=seed)])
+def test_a_bad_seed_says_what_a_seed_is(make, seed):
+    with pytest.raises(ValueError, match=r"seed must be an int >= 0, a numpy Generator or None"):
+        make(2, seed=seed)
+
+
+def test_parameters_follow_layers_replaced_after_construction():
+    model, other = nn.MLP(2, [3, 1], seed=0), nn.MLP(2, [3, 1], seed=1)
+    model.layers = other.layers
+    assert model.parameters() == other.parameters()
+    assert model.state_dict() == other.state_dict()
+
+
+def test_a_user_module_with_children_gets_prefixed_names_and_each_shared_value_once():
+    class Twin(nn.Module):
+        def __init__(self):
+            self.left, self.right = nn.MLP(1, [1], seed=0), nn.MLP(1, [1], seed=1)
+            self.scale = Value(2.0)
+
+        def children(self):
+            return [("left", self.left), ("right", self.right), ("scale", self.scale)]
+
+        def __call__(self, x):
+            return self.scale * (self.left(x) + self.right(x))
+
+    twin = Twin()
+    assert [name for name, _ in twin.named_parameters()] == [
+        "left.W1[0,0]",
+        "left.b1[0]",
+        "right.W1[0,0]",
+        "right.b1[0]",
+        "scale",
+    ]
+    twin.right.layers[0].neurons[0].b = twin.scale  # one Value in two places: one parameter
+    assert twin.parameters().count(twin.scale) == 1
+    assert len(twin.parameters()) == 4
+
+
+def test_two_parameters_under_one_name_are_refused():
+    class Clash(nn.Module):
+        def children(self):
+            return [("w", Value(1.0)), ("w", Value(2.0))]
+
+    with pytest.raises(ValueError, match=r"names must be unique \(got 'w' for two parameters\)"):
+        Clash().state_dict()
+
+
+def test_a_child_that_is_neither_module_nor_value_is_named():
+    class Odd(nn.Module):
+        def children(self):
+            return [("w", 1.0)]
+
+    with pytest.raises(TypeError, match=r"Odd.children: each part must be a Module or a Value"):
+        Odd().parameters()
+
+
+def test_modules_have_no_private_builders_left():
+    for cls in (nn.Neuron, nn.Layer, nn.MLP):
+        assert not hasattr(cls, "_build")

@@ -295,3 +295,26 @@ def test_load_refuses_a_file_larger_than_the_cap_without_reading_it(tmp_path):
         f.truncate(nn.state.MAX_BYTES + 1)  # sparse: no disk space, and nothing worth reading
     with pytest.raises(ValueError, match=rf"at most {nn.state.MAX_BYTES} bytes \(got"):
         nn.load(path)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (10**5000, "b2[0] must be a finite number (got an int of about 5000 digits)"),
+        (-(10**5000), "b2[0] must be a finite number (got a negative int of about 5000 digits)"),
+    ],
+    ids=["positive", "negative"],  # pytest cannot print these numbers either
+)
+def test_load_state_dict_names_an_int_too_long_to_print(bad, fragment):
+    model = nn.MLP(2, [3, 1], seed=0)
+    before = snapshot(model)
+    with pytest.raises(ValueError) as error:
+        model.load_state_dict({**model.state_dict(), "b2[0]": bad})
+    assert fragment in str(error.value)
+    assert snapshot(model) == before
+
+
+def test_load_state_dict_names_an_unexpected_key_too_long_to_print():
+    model = nn.MLP(2, [1], seed=0)
+    with pytest.raises(ValueError, match=r"unexpected an int of about 5000 digits"):
+        model.load_state_dict({**model.state_dict(), 10**5000: 1.0})
