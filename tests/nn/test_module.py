@@ -35,10 +35,12 @@ def test_mlp_micrograd_call_forms_give_relu_hidden_linear_output():
     assert all(isinstance(p, Value) for p in model.parameters())
 
 
-def test_mlp_with_several_outputs_returns_a_list():
-    out = nn.MLP(3, [4, 3], seed=1)([1.0, 2.0, 3.0])
-    assert isinstance(out, list)
-    assert len(out) == 3
+def test_mlp_with_several_outputs_returns_a_list_of_the_matrix_formulas_numbers():
+    model = nn.MLP(3, [4, 3], seed=1)
+    out = model([1.0, 2.0, 3.0])
+    assert isinstance(out, list) and all(isinstance(v, Value) for v in out)
+    want = numpy_forward(model.weights(), model.biases(), [1.0, 2.0, 3.0], "relu", "linear")
+    np.testing.assert_allclose([v.data for v in out], want, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
@@ -50,11 +52,16 @@ def test_mlp_forward_matches_numpy_matrix_forward(activation):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
-def test_inputs_may_be_values_and_gradients_reach_them():
+def test_inputs_may_be_values_and_their_gradient_is_the_chain_rules():
     model = nn.MLP(2, [3, 1], activation="tanh", seed=2)
     x = [Value(0.4), Value(-0.7)]
     model(x).backward()
-    assert all(isinstance(v.grad, float) and v.grad != 0.0 for v in x)
+    (W1, W2), (b1, _) = model.weights(), model.biases()
+    a1 = np.tanh(W1 @ [0.4, -0.7] + b1)
+    # d out / dx = W1ᵀ (tanh'(z1) ⊙ W2ᵀ), the delta rule with a linear output
+    want = W1.T @ ((1 - a1**2) * W2[0])
+    np.testing.assert_allclose([v.grad for v in x], want, rtol=1e-12)
+    assert np.abs(want).min() > 1e-3  # a real gradient, so the comparison has teeth
 
 
 def test_layer_returns_one_value_for_one_unit_as_micrograd_does():

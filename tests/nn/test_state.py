@@ -165,7 +165,7 @@ def test_a_failed_load_into_an_existing_model_leaves_it_exactly_as_it_was(tmp_pa
     model([0.5, 0.5]).backward()
     before = snapshot(model)
     (tmp_path / "bad.json").write_text(edited().replace("0.6", "NaN"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NaN is not a number JSON allows"):
         model.load_state_dict(nn.load(tmp_path / "bad.json").state_dict())
     assert snapshot(model) == before
     (tmp_path / "good.json").write_text(edited())
