@@ -1,6 +1,7 @@
-"""Checks at the library's boundary: names from a list, sizes, finite numbers, vectors, matrices.
+"""Checks at the library's boundary: names from a list, sizes, finite numbers, vectors, matrices,
+arrays of real numbers, random seeds.
 
-Each check returns the cleaned value or raises a ValueError whose message has one form,
+Each check returns the cleaned value or raises an error whose message has one form,
 `{where} must be {expected} (got {what came})`, so every module (`nn`, `viz`, the tape, the
 examples) reports a bad argument the same way. Use these instead of writing a check again.
 """
@@ -9,18 +10,31 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+_SHORT = reprlib.Repr()  # containers cut to a few items, so a huge list is never printed whole
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 4, 4, 4
+_SHORT.maxstring = _SHORT.maxother = 40
+_MAX_DIGITS = 1000  # a longer int is described, not written (Python refuses past 4300 digits)
+
 
 def shown(x: Any) -> str:
-    """repr(x) cut to 40 characters, for the "(got ...)" part of a message; never fails."""
+    """repr(x) cut to 40 characters, for the "(got ...)" part of a message; it never fails.
+
+    A message about a bad argument must not fail itself: a huge int, a huge container or a
+    broken __repr__ is described instead of printed.
+    """
+    if isinstance(x, int) and x.bit_length() > _MAX_DIGITS * math.log2(10):
+        sign = "a negative" if x < 0 else "an"
+        return f"{sign} int of about {x.bit_length() * math.log10(2):.0f} digits"
     try:
-        text = repr(x)
-    except ValueError:  # an int past Python's digit limit for str()
-        text = f"<{type(x).__name__} too large to print>"
+        text = _SHORT.repr(x)
+    except Exception:  # reprlib covers a raising __repr__; this covers anything it lets through
+        return f"<{type(x).__name__} object>"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -68,6 +82,8 @@ def vector(obj: Any, length: int | None, where: str) -> list[float]:
     items = _sequence(obj, where)
     if length is not None and len(items) != length:
         raise ValueError(f"{where} must have {length} entries (got {len(items)})")
+    if all(type(x) is float and math.isfinite(x) for x in items):
+        return items  # already clean (a fresh list): the common case, checked quickly
     return [number(x, f"{where}[{i}]") for i, x in enumerate(items)]
 
 
@@ -122,3 +138,59 @@ def instance(x: Any, kind: type | tuple[type, ...], where: str, expected: str) -
     if not isinstance(x, kind):
         raise TypeError(f"{where} must be {expected} (got {type(x).__name__} {shown(x)})")
     return x
+
+
+_REAL_KINDS = "iuf"  # numpy's signed and unsigned integers and floats
+
+
+def real_array(X: Any, where: str, ndim: int | None = None) -> np.ndarray:
+    """`X` as a float array of finite real numbers, with `ndim` axes when given.
+
+    Conversions that would lose or invent information are refused with a TypeError rather than
+    made silently: complex numbers (the imaginary part would be dropped), masked arrays (the mask
+    would be ignored), dates, strings (even numeric ones), bools (True is a slip, as in `number`;
+    `X.astype(float)` says it on purpose) and objects that are not real numbers.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        raise TypeError(
+            f"{where} must be an array of real numbers (got a masked array; fill it first, "
+            "e.g. X.filled(0.0), or drop the masked rows)"
+        )
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError) as error:  # ragged rows, unsized objects
+        raise TypeError(f"{where} must be an array of real numbers ({error})") from None
+    kind = array.dtype.kind
+    if kind == "O":
+        for item in array.ravel():
+            if isinstance(item, bool) or not isinstance(item, numbers.Real):
+                raise TypeError(
+                    f"{where} must be an array of real numbers "
+                    f"(got {type(item).__name__} {shown(item)} among them)"
+                )
+    elif kind not in _REAL_KINDS:
+        what = "strings" if kind in "US" else f"{array.dtype}"
+        hint = "; convert on purpose with .astype(float)" if kind in "bUS" else ""
+        raise TypeError(f"{where} must be an array of real numbers (got an array of {what}){hint}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{where} must be a {ndim}-d array (got shape {array.shape})")
+    try:
+        with np.errstate(over="ignore"):  # a huge int becomes inf here and is refused below
+            array = array.astype(float)
+    except OverflowError:  # a Python int past the float range, in an object array
+        raise ValueError(f"{where} must be finite (got an int beyond the float range)") from None
+    finite = np.isfinite(array)
+    if not finite.all():
+        where_bad = tuple(int(i) for i in np.argwhere(~finite)[0])
+        position = where_bad[0] if len(where_bad) == 1 else where_bad
+        raise ValueError(f"{where} must be finite (got {array[where_bad]} at {position})")
+    return array
+
+
+def seed(x: Any, where: str) -> int | np.random.Generator | None:
+    """`x` as a random seed: an int >= 0, a numpy Generator or None (fresh randomness)."""
+    if x is None or isinstance(x, np.random.Generator):
+        return x
+    if isinstance(x, bool | np.bool_) or not isinstance(x, numbers.Integral) or x < 0:
+        raise ValueError(f"{where} must be an int >= 0, a numpy Generator or None (got {shown(x)})")
+    return int(x)

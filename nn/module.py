@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,19 +75,37 @@ def _as_values(x: Any, labels: tuple[str, ...], where: str) -> list[Value]:
     return [v if isinstance(v, Value) else Value(v, label) for v, label in pairs]
 
 
+Child = tuple[str, "Module | Value"]
+"""A part of a module with its name: one of its own parameters, or a module inside it."""
+
+
 class Module:
-    """Base class: a module owns parameters (Values) that training adjusts."""
+    """Base class: a module owns parameters (Values) that training adjusts.
+
+    A subclass says what it is made of in `children()`; `parameters()`, `named_parameters()`,
+    `zero_grad()` and the state dict all follow from that. A module written micrograd's way,
+    overriding `parameters()` alone, works too (its parameters are then named by position).
+    """
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The module's output for inputs `x`; each kind of module says how."""
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")
 
-    def parameters(self) -> list[Value]:
-        """The trainable Values, in a stable order."""
+    def children(self) -> list[Child]:
+        """What the module is made of, in order and named: its own parameters (Values) and the
+        modules inside it (their parameters' names get this name as a prefix when it is not "")."""
         return []
 
+    def parameters(self) -> list[Value]:
+        """The trainable Values, in a stable order, each once."""
+        return [p for _, p in _walk(self)]
+
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """(name, parameter) pairs; the names key `state_dict`. Positions unless overridden."""
+        """(name, parameter) pairs in the order of `parameters()`; the names key `state_dict`."""
+        named = _walk(self)
+        if named:
+            return named
+        # a module that lists its parameters itself, micrograd's way: positions name them
         return [(str(i), p) for i, p in enumerate(self.parameters())]
 
     def zero_grad(self) -> None:
@@ -117,9 +135,9 @@ class Module:
         if missing or unexpected:
             parts = []
             if missing:
-                parts.append("missing " + ", ".join(map(str, missing[:5])))
+                parts.append("missing " + ", ".join(missing[:5]))
             if unexpected:
-                parts.append("unexpected " + ", ".join(map(str, unexpected[:5])))
+                parts.append("unexpected " + ", ".join(checks.shown(k) for k in unexpected[:5]))
             raise ValueError(
                 f"load_state_dict: state must have exactly this model's {len(names)} "
                 f"parameter names ({'; '.join(parts)})"
@@ -129,132 +147,176 @@ class Module:
             p.data = x
 
 
-class Neuron(Module):
-    """One unit: activation(b + Σ w_i x_i), the weighted sum a single `linear` node."""
+def _walk(module: Module) -> list[tuple[str, Value]]:
+    """The parameters under `module`, depth first in `children()` order, each Value once.
 
-    def __init__(self, nin: int, activation: str = "relu", *, seed: SeedLike = None) -> None:
-        activation = activation_name(activation, "Neuron: activation")
-        weights = init_weights(checks.size(nin, "Neuron: nin"), 1, activation, seed)[0]
-        self._build(weights.tolist(), 0.0, activation, row=None, layer="")
+    A loop over a stack of iterators, not recursion; a name given to two different Values is
+    refused, since the state dict could not tell them apart.
+    """
+    found: dict[Value, str] = {}
+    owners: dict[str, Value] = {}
+    stack: list[tuple[str, Iterator[Child]]] = [("", iter(module.children()))]
+    while stack:
+        prefix, parts = stack[-1]
+        part = next(parts, None)
+        if part is None:
+            stack.pop()
+            continue
+        name, child = part
+        full = f"{prefix}.{name}" if prefix and name else prefix or name
+        if isinstance(child, Module):
+            stack.append((full, iter(child.children())))
+        elif isinstance(child, Value):
+            if child in found:
+                continue  # shared between parts: one parameter, trained once
+            if owners.setdefault(full, child) is not child:
+                raise ValueError(
+                    f"{type(module).__name__}.children: names must be unique "
+                    f"(got {checks.shown(full)} for two parameters)"
+                )
+            found[child] = full
+        else:
+            raise TypeError(
+                f"{type(module).__name__}.children: each part must be a Module or a Value "
+                f"(got {type(child).__name__} {checks.shown(name)})"
+            )
+    return [(name, p) for p, name in found.items()]
+
+
+def _where(layer: int | None, row: int | None) -> tuple[str, str]:
+    """A neuron's label parts: the layer number ("" alone) and "[row," for its weights."""
+    return ("" if layer is None else str(layer)), ("" if row is None else f"{row},")
+
+
+class Neuron(Module):
+    """One unit: activation(b + Σ w_i x_i), the weighted sum a single `linear` node.
+
+    Its weights are drawn from `seed` (see `init_weights`) unless given as `weights`. `layer`
+    and `row` say where it sits in a layer, for its labels: `W1[2,0]`, `b1[2]`, `z1[2]`; a
+    neuron on its own has `w[0]`, `b`, `z`, `a`.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        *,
+        seed: SeedLike = None,
+        weights: Row | None = None,
+        bias: float = 0.0,
+        layer: int | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.activation = activation_name(activation, "Neuron: activation")
+        nin = checks.size(nin, "Neuron: nin")
+        if weights is None:
+            numbers = init_weights(nin, 1, self.activation, checks.seed(seed, "Neuron: seed"))[0]
+            weights = numbers.tolist()
+        numbers = checks.vector(weights, nin, "Neuron: weights")
+        number, index = _where(layer, row)
+        if row is None:
+            wnames = [f"w[{k}]" for k in range(nin)]
+            bname, self._zlabel, self._alabel = "b", "z", "a"
+        else:
+            wnames = [f"W{number}[{index}{k}]" for k in range(nin)]
+            bname = f"b{number}[{row}]"
+            self._zlabel, self._alabel = f"z{number}[{row}]", f"a{number}[{row}]"
+        self.w: tuple[Value, ...] = tuple(Value(x, n) for x, n in zip(numbers, wnames, strict=True))
+        self.b = Value(checks.number(bias, "Neuron: bias"), bname)
+        self._names = (*wnames, bname)
 
     @classmethod
     def from_weights(cls, weights: Row, bias: float = 0.0, activation: str = "sigmoid") -> Neuron:
         """A neuron with the given weights (a vector of nin numbers) and bias."""
-        activation = activation_name(activation, "Neuron.from_weights: activation")
-        neuron = cls.__new__(cls)
-        neuron._build(
-            checks.vector(weights, None, "Neuron.from_weights: weights"),
-            checks.number(bias, "Neuron.from_weights: bias"),
-            activation,
-            row=None,
-            layer="",
-        )
-        return neuron
+        numbers = checks.vector(weights, None, "Neuron.from_weights: weights")
+        if not numbers:
+            raise ValueError("Neuron.from_weights: weights must have at least one entry (got none)")
+        return cls(len(numbers), activation, weights=numbers, bias=bias)
 
-    def _build(
-        self, weights: list[float], bias: float, activation: str, row: int | None, layer: str
-    ) -> None:
-        """Make the parameter Values and every label, once. `layer` is "" or the layer's number."""
-        if not weights:
-            raise ValueError("Neuron: weights must have at least one entry (got none)")
-        if row is None:
-            wnames = [f"w[{k}]" for k in range(len(weights))]
-            bname, self._zlabel, self._alabel = "b", "z", "a"
-        else:
-            wnames = [f"W{layer}[{row},{k}]" for k in range(len(weights))]
-            bname = f"b{layer}[{row}]"
-            self._zlabel, self._alabel = f"z{layer}[{row}]", f"a{layer}[{row}]"
-        self.w: tuple[Value, ...] = tuple(Value(x, n) for x, n in zip(weights, wnames, strict=True))
-        self.b = Value(bias, bname)
-        self.nin = len(self.w)
-        self._xlabels = _input_labels(self.nin)
-        self.activation = activation
-        self._act = _APPLY[activation]
-        self._params = (*self.w, self.b)
-        self._names = (*wnames, bname)
+    @property
+    def nin(self) -> int:
+        return len(self.w)
+
+    def children(self) -> list[Child]:
+        """The weights, then the bias."""
+        return list(zip(self._names, (*self.w, self.b), strict=True))
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         """activation(b + w·x) for nin inputs, numbers or Values."""
-        return self._forward(_as_values(x, self._xlabels, "Neuron"))
+        return self._forward(_as_values(x, _input_labels(self.nin), "Neuron"))
 
     def _forward(self, xs: list[Value]) -> Value:
         z = linear(self.w, xs, self.b)
         z.label = self._zlabel
-        if self._act is None:
+        act = _APPLY[self.activation]
+        if act is None:
             return z
-        a = self._act(z)
+        a = act(z)
         a.label = self._alabel
         return a
-
-    def parameters(self) -> list[Value]:
-        return list(self._params)
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return list(zip(self._names, self._params, strict=True))
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r})"
 
 
 class Layer(Module):
-    """nout neurons reading the same inputs: z = W x + b, a = activation(z), W nout x nin."""
+    """nout neurons reading the same inputs: z = W x + b, a = activation(z), W nout x nin.
+
+    W is drawn from `seed` unless given as `weights` (nout x nin), b is 0 unless given as
+    `biases`; `layer` is its number in an MLP, for the labels (W1, b1, ...).
+    """
 
     def __init__(
-        self, nin: int, nout: int, activation: str = "relu", *, seed: SeedLike = None
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        *,
+        seed: SeedLike = None,
+        weights: Matrix | None = None,
+        biases: Row | None = None,
+        layer: int | None = None,
     ) -> None:
-        activation = activation_name(activation, "Layer: activation")
+        self.activation = activation_name(activation, "Layer: activation")
         nin = checks.size(nin, "Layer: nin")
         nout = checks.size(nout, "Layer: nout")
-        weights = init_weights(nin, nout, activation, seed).tolist()
-        self._build(weights, [0.0] * nout, activation, layer="")
+        if weights is None:
+            weights = init_weights(nin, nout, self.activation, checks.seed(seed, "Layer: seed"))
+        rows = checks.matrix(weights, (nout, nin), "Layer: weights")
+        bias = [0.0] * nout if biases is None else checks.vector(biases, nout, "Layer: biases")
+        self.neurons: tuple[Neuron, ...] = tuple(
+            Neuron(nin, self.activation, weights=w, bias=b, layer=layer, row=j)
+            for j, (w, b) in enumerate(zip(rows, bias, strict=True))
+        )
 
     @classmethod
     def from_weights(
         cls, weights: Matrix, biases: Row | None = None, activation: str = "sigmoid"
     ) -> Layer:
         """A layer with the given nout x nin weights and nout biases (zeros when None)."""
-        activation = activation_name(activation, "Layer.from_weights: activation")
         rows = checks.matrix(weights, (None, None), "Layer.from_weights: weights")
-        if biases is None:
-            biases = [0.0] * len(rows)
-        bias = checks.vector(biases, len(rows), "Layer.from_weights: biases")
-        layer = cls.__new__(cls)
-        layer._build(rows, bias, activation, layer="")
-        return layer
+        return cls(len(rows[0]), len(rows), activation, weights=rows, biases=biases)
 
-    def _build(
-        self, weights: list[list[float]], biases: list[float], activation: str, layer: str
-    ) -> None:
-        neurons = []
-        for j, (row, bias) in enumerate(zip(weights, biases, strict=True)):
-            neuron = Neuron.__new__(Neuron)
-            neuron._build(row, bias, activation, row=j, layer=layer)
-            neurons.append(neuron)
-        self.neurons: tuple[Neuron, ...] = tuple(neurons)
-        self.nin = len(weights[0])
-        self.nout = len(neurons)
-        self._xlabels = _input_labels(self.nin)
-        self.activation = activation
-        # W row by row, then b: the order of the matrix formulas (and of PyTorch's state dicts)
-        self._params = (*(w for n in neurons for w in n.w), *(n.b for n in neurons))
-        self._names = (
-            *(name for n in neurons for name in n._names[:-1]),
-            *(n._names[-1] for n in neurons),
-        )
+    @property
+    def nin(self) -> int:
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    def children(self) -> list[Child]:
+        """W row by row, then b: the order of the matrix formulas and of PyTorch's state dicts."""
+        parts = [neuron.children() for neuron in self.neurons]
+        return [w for part in parts for w in part[:-1]] + [part[-1] for part in parts]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The layer's outputs: a list, or one Value when nout is 1 (as in micrograd)."""
-        out = self._forward(_as_values(x, self._xlabels, "Layer"))
+        out = self._forward(_as_values(x, _input_labels(self.nin), "Layer"))
         return out[0] if len(out) == 1 else out
 
     def _forward(self, xs: list[Value]) -> list[Value]:
         return [n._forward(xs) for n in self.neurons]
-
-    def parameters(self) -> list[Value]:
-        return list(self._params)
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return list(zip(self._names, self._params, strict=True))
 
     def weights(self) -> np.ndarray:
         """W as a nout x nin array of floats, so matrix formulas compare directly."""
@@ -290,7 +352,8 @@ class MLP(Module):
     Hidden layers use `activation`, the last layer `output_activation`. Layers are numbered from
     1 in labels and state-dict names (W1, b1, W2, ...), like the seeds' W^[1], W^[2]. Weights
     start as `init_weights` draws them from `seed` (an int or a numpy Generator; None draws
-    fresh ones each time, as micrograd and PyTorch do), biases at 0.
+    fresh ones each time, as micrograd and PyTorch do), biases at 0; or as given in `weights`
+    (weights[l] nout x nin) and `biases` (biases[l] nout numbers), as `from_weights` passes them.
     """
 
     def __init__(
@@ -301,17 +364,31 @@ class MLP(Module):
         output_activation: str = "linear",
         *,
         seed: SeedLike = None,
+        weights: Sequence[Matrix] | None = None,
+        biases: Sequence[Row] | None = None,
     ) -> None:
         nin = checks.size(nin, "MLP: nin")
         sizes = _layer_sizes(nouts, "MLP")
-        activation = activation_name(activation, "MLP: activation")
-        output_activation = activation_name(output_activation, "MLP: output_activation")
-        rng = np.random.default_rng(seed)
-        weights = []
+        self.activation = activation_name(activation, "MLP: activation")
+        self.output_activation = activation_name(output_activation, "MLP: output_activation")
+        rng = np.random.default_rng(checks.seed(seed, "MLP: seed"))
+        given_w = [None] * len(sizes) if weights is None else _per_layer(weights, sizes, "weights")
+        given_b = [None] * len(sizes) if biases is None else _per_layer(biases, sizes, "biases")
+        layers = []
         for index, (fan_in, fan_out) in enumerate(zip([nin, *sizes], sizes, strict=False)):
-            act = output_activation if index == len(sizes) - 1 else activation
-            weights.append(init_weights(fan_in, fan_out, act, rng).tolist())
-        self._build(weights, [[0.0] * n for n in sizes], activation, output_activation)
+            last = index == len(sizes) - 1
+            layers.append(
+                Layer(
+                    fan_in,
+                    fan_out,
+                    self.output_activation if last else self.activation,
+                    seed=rng,
+                    weights=given_w[index],
+                    biases=given_b[index],
+                    layer=index + 1,
+                )
+            )
+        self.layers: tuple[Layer, ...] = tuple(layers)
 
     @classmethod
     def from_weights(
@@ -329,14 +406,13 @@ class MLP(Module):
         activation = activation_name(activation, where + ": activation")
         if output_activation is None:
             output_activation = activation
-        output_activation = activation_name(output_activation, where + ": output_activation")
         if not all(isinstance(x, list | tuple | np.ndarray) for x in (weights, biases)):
             raise ValueError(
                 f"{where}: weights and biases must be lists (or arrays) with one entry per layer "
                 f"(got {type(weights).__name__} and {type(biases).__name__})"
             )
-        weights = _per_layer(weights, 3, "weights", "layers x nout x nin", where)
-        biases = _per_layer(biases, 2, "biases", "layers x nout", where)
+        weights = _layers_of(weights, 3, "weights", "layers x nout x nin", where)
+        biases = _layers_of(biases, 2, "biases", "layers x nout", where)
         if not weights or len(weights) != len(biases):
             raise ValueError(
                 f"{where}: weights and biases must have one entry per layer, at least one "
@@ -348,44 +424,33 @@ class MLP(Module):
             rows.append(checks.matrix(w, (None, nin), f"{where}: weights[{index}]"))
             nin = len(rows[-1])
             vectors.append(checks.vector(b, nin, f"{where}: biases[{index}]"))
-        model = cls.__new__(cls)
-        model._build(rows, vectors, activation, output_activation)
-        return model
+        return cls(
+            len(rows[0][0]),
+            [len(r) for r in rows],
+            activation,
+            output_activation,
+            weights=rows,
+            biases=vectors,
+        )
 
-    def _build(
-        self,
-        weights: list[list[list[float]]],
-        biases: list[list[float]],
-        activation: str,
-        output_activation: str,
-    ) -> None:
-        layers = []
-        for index, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            act = output_activation if index == len(weights) - 1 else activation
-            layer = Layer.__new__(Layer)
-            layer._build(w, b, act, layer=str(index + 1))
-            layers.append(layer)
-        self.layers: tuple[Layer, ...] = tuple(layers)
-        self.nin = layers[0].nin
-        self._xlabels = layers[0]._xlabels
-        self.nouts: tuple[int, ...] = tuple(layer.nout for layer in layers)
-        self.activation = activation
-        self.output_activation = output_activation
-        self._params = tuple(p for layer in layers for p in layer._params)
-        self._names = tuple(name for layer in layers for name in layer._names)
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> tuple[int, ...]:
+        return tuple(layer.nout for layer in self.layers)
+
+    def children(self) -> list[Child]:
+        """The layers, whose parameters keep their names (W1[0,0], b1[0], W2[0,0], ...)."""
+        return [("", layer) for layer in self.layers]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The network's output: one Value when the last layer has one unit, else a list."""
-        xs = _as_values(x, self._xlabels, "MLP")
+        xs = _as_values(x, _input_labels(self.nin), "MLP")
         for layer in self.layers:
             xs = layer._forward(xs)
         return xs[0] if len(xs) == 1 else xs
-
-    def parameters(self) -> list[Value]:
-        return list(self._params)
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return list(zip(self._names, self._params, strict=True))
 
     def weights(self) -> list[np.ndarray]:
         """Each layer's W as a nout x nin array."""
@@ -410,7 +475,15 @@ class MLP(Module):
         )
 
 
-def _per_layer(obj: Any, ndim: int, name: str, axes: str, where: str) -> list[Any]:
+def _per_layer(given: Any, sizes: list[int], name: str) -> list[Any]:
+    """`weights` or `biases` given to MLP: one entry per layer."""
+    if not isinstance(given, Sequence | np.ndarray) or len(given) != len(sizes):
+        found = len(given) if isinstance(given, Sequence | np.ndarray) else type(given).__name__
+        raise ValueError(f"MLP: {name} must have one entry per layer, {len(sizes)} (got {found})")
+    return list(given)
+
+
+def _layers_of(obj: Any, ndim: int, name: str, axes: str, where: str) -> list[Any]:
     """One entry per layer: a list or tuple as it is, one numpy array split along its first axis."""
     if isinstance(obj, np.ndarray) and obj.ndim != ndim:
         raise ValueError(

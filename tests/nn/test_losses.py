@@ -154,6 +154,60 @@ def test_softmax_cross_entropy_takes_soft_targets_and_huge_logits():
     np.testing.assert_allclose([v.grad for v in zs], np.exp(log_s) - t, atol=1e-14)
 
 
+def numpy_softmax(offsets):
+    e = np.exp(np.asarray(offsets, dtype=float) - np.max(offsets))
+    return e / e.sum()
+
+
+def test_softmax_of_two_equal_logits_near_1e16_is_one_half_each():
+    # one ulp of 1e16 is 2, more than log 2: logsumexp(z) rounds to 1e16 and z - lse to 0
+    probs = nn.softmax(leaves([1e16, 1e16]))
+    assert [p.data for p in probs] == pytest.approx([0.5, 0.5], rel=1e-15)
+
+
+def test_softmax_cross_entropy_of_two_equal_logits_near_1e16_is_log_2_with_grads_half():
+    zs = leaves([1e16, 1e16])
+    loss = nn.softmax_cross_entropy(zs, 0)
+    loss.backward()
+    assert loss.data == pytest.approx(np.log(2.0), rel=1e-15)
+    assert [v.grad for v in zs] == pytest.approx([-0.5, 0.5], abs=1e-15)
+
+
+@pytest.mark.parametrize("base", [0.0, 1e3, 1e12, 1e15, -1e15])
+def test_softmax_at_a_huge_common_offset_equals_the_offsets_softmax(base):
+    """softmax(base + d) = softmax(d): offsets exactly representable at 1e15 (ulp 0.125)."""
+    offsets = np.array([0.0, 0.125, 1.5, -2.25])
+    zs = leaves(base + offsets)
+    assert [v.data - base for v in zs] == offsets.tolist()  # the logits hold the offsets exactly
+    s = numpy_softmax(offsets)
+    np.testing.assert_allclose([p.data for p in nn.softmax(zs)], s, rtol=1e-13)
+    loss = nn.softmax_cross_entropy(zs, 2)
+    loss.backward()
+    assert loss.data == pytest.approx(-np.log(s[2]), rel=1e-13)
+    np.testing.assert_allclose([v.grad for v in zs], s - np.eye(4)[2], atol=1e-15)
+
+
+def test_softmax_of_logits_spread_wider_than_the_float_range_is_zero_and_one():
+    zs = leaves([-1e308, 1e308])  # z1 - z0 = 2e308 is not a float
+    probs = nn.softmax(zs)
+    assert [p.data for p in probs] == [0.0, 1.0]
+    probs[1].backward()  # d s1/dz = s1 (e1 - s) = [0, 0] here
+    assert [v.grad for v in zs] == [0.0, 0.0]
+    right = nn.softmax_cross_entropy(leaves([-1e308, 1e308]), 1)
+    assert right.data == 0.0
+    with pytest.raises(OverflowError, match="overflows"):  # -log s0 = 2e308: truly no float
+        nn.softmax_cross_entropy(leaves([-1e308, 1e308]), 0)
+
+
+@pytest.mark.parametrize("base", [0.0, 1e16])
+def test_softmax_cross_entropy_traced_with_target_columns_keeps_the_precision(base):
+    """In a traced batch (fit's form) the targets are Values; the loss is still exact."""
+    tape = trace(lambda a, b, t0, t1: nn.softmax_cross_entropy([a, b], [t0, t1]), 4)
+    X = np.array([[base, base, 1.0, 0.0], [base, base + 2.0, 0.0, 1.0]])
+    s = numpy_softmax([0.0, 2.0])
+    np.testing.assert_allclose(tape.forward(X), [np.log(2.0), -np.log(s[1])], rtol=1e-14)
+
+
 def test_softmax_cross_entropy_of_a_batch_is_the_mean():
     rows = [leaves([0.1, 0.2]), leaves([1.0, -1.0]), leaves([0.0, 3.0])]
     batch = nn.softmax_cross_entropy(rows, [0, 1, 1]).data

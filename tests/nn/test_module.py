@@ -35,10 +35,12 @@ def test_mlp_micrograd_call_forms_give_relu_hidden_linear_output():
     assert all(isinstance(p, Value) for p in model.parameters())
 
 
-def test_mlp_with_several_outputs_returns_a_list():
-    out = nn.MLP(3, [4, 3], seed=1)([1.0, 2.0, 3.0])
-    assert isinstance(out, list)
-    assert len(out) == 3
+def test_mlp_with_several_outputs_returns_a_list_of_the_matrix_formulas_numbers():
+    model = nn.MLP(3, [4, 3], seed=1)
+    out = model([1.0, 2.0, 3.0])
+    assert isinstance(out, list) and all(isinstance(v, Value) for v in out)
+    want = numpy_forward(model.weights(), model.biases(), [1.0, 2.0, 3.0], "relu", "linear")
+    np.testing.assert_allclose([v.data for v in out], want, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
@@ -50,11 +52,16 @@ def test_mlp_forward_matches_numpy_matrix_forward(activation):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
-def test_inputs_may_be_values_and_gradients_reach_them():
+def test_inputs_may_be_values_and_their_gradient_is_the_chain_rules():
     model = nn.MLP(2, [3, 1], activation="tanh", seed=2)
     x = [Value(0.4), Value(-0.7)]
     model(x).backward()
-    assert all(isinstance(v.grad, float) and v.grad != 0.0 for v in x)
+    (W1, W2), (b1, _) = model.weights(), model.biases()
+    a1 = np.tanh(W1 @ [0.4, -0.7] + b1)
+    # d out / dx = W1ᵀ (tanh'(z1) ⊙ W2ᵀ), the delta rule with a linear output
+    want = W1.T @ ((1 - a1**2) * W2[0])
+    np.testing.assert_allclose([v.grad for v in x], want, rtol=1e-12)
+    assert np.abs(want).min() > 1e-3  # a real gradient, so the comparison has teeth
 
 
 def test_layer_returns_one_value_for_one_unit_as_micrograd_does():
@@ -333,3 +340,96 @@ def test_viz_draws_a_neurons_weighted_sum_as_one_op_node_with_the_labels():
     assert source.count(f'label="{symbol}"') == 3 + 1
     for label in ("W1[1,0]", "b2[0]", "z1[2]", "a1[0]", "x[1]"):
         assert label in source
+
+
+# --- one way to build, one place that lists parameters -------------------------------------
+
+
+def test_each_module_can_be_built_with_given_numbers_through_its_constructor():
+    neuron = nn.Neuron(2, "tanh", weights=[0.5, -2.0], bias=0.25)
+    assert neuron([1.0, 3.0]).data == pytest.approx(math.tanh(0.25 + 0.5 - 6.0), abs=1e-15)
+    layer = nn.Layer(
+        2, 3, "linear", weights=[[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], biases=[1, 2, 3]
+    )
+    assert [v.data for v in layer([2.0, 1.0])] == [1.0 + 1, 3.0 + 2, 1.0 + 3]
+    model = nn.MLP(
+        1, [2, 1], "linear", weights=[[[2.0], [3.0]], [[1.0, -1.0]]], biases=[[0, 0], [5]]
+    )
+    assert model([4.0]).data == 2.0 * 4 - 3.0 * 4 + 5
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda: nn.Neuron(2, weights=[1.0]), "Neuron: weights must have 2 entries (got 1)"),
+        (lambda: nn.Layer(2, 2, weights=[[1.0, 2.0]]), "Layer: weights must have 2 rows (got 1)"),
+        (lambda: nn.MLP(1, [2, 1], weights=[[[1.0], [1.0]]]), "MLP: weights must have one entry"),
+        (lambda: nn.Neuron(1, bias=float("inf")), "Neuron: bias must be a finite number"),
+    ],
+)
+def test_given_numbers_are_checked_against_the_sizes(make, fragment):
+    with pytest.raises(ValueError) as error:
+        make()
+    assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, "7", True])
+@pytest.mark.parametrize("make", [nn.Neuron, lambda n, seed: nn.MLP(n, [1], seed=seed)])
+def test_a_bad_seed_says_what_a_seed_is(make, seed):
+    with pytest.raises(ValueError, match=r"seed must be an int >= 0, a numpy Generator or None"):
+        make(2, seed=seed)
+
+
+def test_parameters_follow_layers_replaced_after_construction():
+    model, other = nn.MLP(2, [3, 1], seed=0), nn.MLP(2, [3, 1], seed=1)
+    model.layers = other.layers
+    assert model.parameters() == other.parameters()
+    assert model.state_dict() == other.state_dict()
+
+
+def test_a_user_module_with_children_gets_prefixed_names_and_each_shared_value_once():
+    class Twin(nn.Module):
+        def __init__(self):
+            self.left, self.right = nn.MLP(1, [1], seed=0), nn.MLP(1, [1], seed=1)
+            self.scale = Value(2.0)
+
+        def children(self):
+            return [("left", self.left), ("right", self.right), ("scale", self.scale)]
+
+        def __call__(self, x):
+            return self.scale * (self.left(x) + self.right(x))
+
+    twin = Twin()
+    assert [name for name, _ in twin.named_parameters()] == [
+        "left.W1[0,0]",
+        "left.b1[0]",
+        "right.W1[0,0]",
+        "right.b1[0]",
+        "scale",
+    ]
+    twin.right.layers[0].neurons[0].b = twin.scale  # one Value in two places: one parameter
+    assert twin.parameters().count(twin.scale) == 1
+    assert len(twin.parameters()) == 4
+
+
+def test_two_parameters_under_one_name_are_refused():
+    class Clash(nn.Module):
+        def children(self):
+            return [("w", Value(1.0)), ("w", Value(2.0))]
+
+    with pytest.raises(ValueError, match=r"names must be unique \(got 'w' for two parameters\)"):
+        Clash().state_dict()
+
+
+def test_a_child_that_is_neither_module_nor_value_is_named():
+    class Odd(nn.Module):
+        def children(self):
+            return [("w", 1.0)]
+
+    with pytest.raises(TypeError, match=r"Odd.children: each part must be a Module or a Value"):
+        Odd().parameters()
+
+
+def test_modules_have_no_private_builders_left():
+    for cls in (nn.Neuron, nn.Layer, nn.MLP):
+        assert not hasattr(cls, "_build")

@@ -478,5 +478,5 @@ def test_seed004_delta_recursion_for_a_deeper_network():
         # ∂C/∂w^l_jk = δ^l_j a^(l-1)_k and ∂C/∂b^l_j = δ^l_j (lines 658, 662)
         np.testing.assert_allclose(model.weight_grads()[k], np.outer(delta, a_prev), **TIGHT)
         np.testing.assert_allclose(model.bias_grads()[k], delta, **TIGHT)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="matmul: Input operand 1 has a mismatch"):
         Ws[2] @ deltas[2]  # without the transpose: a 2 x 4 matrix cannot take a 2-vector

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import types
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_load_state_dict_takes_any_mapping_of_names_to_numbers():
     [
         (lambda s: [1.0], "state must be a mapping of names to numbers (got list)"),
         (lambda s: {k: v for k, v in s.items() if k != "b2[0]"}, "missing b2[0]"),
-        (lambda s: {**s, "W3[0,0]": 1.0}, "unexpected W3[0,0]"),
+        (lambda s: {**s, "W3[0,0]": 1.0}, "unexpected 'W3[0,0]'"),
         (lambda s: {**s, "b2[0]": float("nan")}, "b2[0] must be a finite number"),
         (lambda s: {**s, "b2[0]": "0.5"}, "b2[0] must be a number (got str '0.5')"),
         (lambda s: {**s, "b2[0]": True}, "b2[0] must be a number (got bool True)"),
@@ -164,7 +165,7 @@ def test_a_failed_load_into_an_existing_model_leaves_it_exactly_as_it_was(tmp_pa
     model([0.5, 0.5]).backward()
     before = snapshot(model)
     (tmp_path / "bad.json").write_text(edited().replace("0.6", "NaN"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NaN is not a number JSON allows"):
         model.load_state_dict(nn.load(tmp_path / "bad.json").state_dict())
     assert snapshot(model) == before
     (tmp_path / "good.json").write_text(edited())
@@ -191,3 +192,129 @@ def test_save_gives_the_file_the_usual_permissions_and_leaves_no_temp_file(tmp_p
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "model.json").stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+# --- save over what exists; load only what is a model file -----------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes, links and FIFOs are POSIX")
+
+
+@posix_only
+def test_save_over_an_existing_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text("old")
+    path.chmod(0o600)
+    nn.save(nn.MLP(2, [1], seed=0), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert nn.load(path).nouts == (1,)
+
+
+@posix_only
+def test_save_through_a_symlink_rewrites_the_file_it_points_at(tmp_path):
+    target = tmp_path / "store" / "model.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "current.json"
+    link.symlink_to(target)
+    model = nn.MLP(2, [3, 1], seed=4)
+    nn.save(model, link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert nn.load(target).state_dict() == model.state_dict()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.json"]
+
+
+def test_save_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    events = []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd):
+        kind = "folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        events.append(kind)
+        fsync(fd)
+
+    def spy_replace(src, dst):
+        events.append("rename")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    nn.save(nn.MLP(2, [1], seed=0), tmp_path / "model.json")
+    assert events == (["file", "rename", "folder"] if os.name == "posix" else ["file", "rename"])
+
+
+@posix_only
+def test_save_refuses_to_replace_something_that_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"^save: path must be a regular file .*\(got a pipe"):
+        nn.save(nn.MLP(2, [1], seed=0), fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def load_in_a_thread(path):
+    """nn.load(path) in a thread, so a load that blocks fails the test instead of hanging it."""
+    outcome = {}
+
+    def run():
+        try:
+            nn.load(path)
+        except Exception as error:  # the test inspects whatever was raised
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), f"nn.load({path}) still running after 10 s"
+    return outcome.get("error")
+
+
+@posix_only
+def test_load_of_a_fifo_refuses_at_once_instead_of_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    error = load_in_a_thread(fifo)
+    assert isinstance(error, ValueError)
+    assert "must be a regular file (got a pipe (FIFO))" in str(error)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_load_of_dev_zero_refuses_at_once_instead_of_reading_forever():
+    error = load_in_a_thread("/dev/zero")
+    assert isinstance(error, ValueError)
+    assert "'/dev/zero': must be a regular file (got a character device)" in str(error)
+
+
+def test_load_of_a_directory_says_so(tmp_path):
+    with pytest.raises(ValueError, match=r"must be a regular file \(got a directory\)"):
+        nn.load(tmp_path)
+
+
+def test_load_refuses_a_file_larger_than_the_cap_without_reading_it(tmp_path):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:
+        f.truncate(nn.state.MAX_BYTES + 1)  # sparse: no disk space, and nothing worth reading
+    with pytest.raises(ValueError, match=rf"at most {nn.state.MAX_BYTES} bytes \(got"):
+        nn.load(path)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (10**5000, "b2[0] must be a finite number (got an int of about 5000 digits)"),
+        (-(10**5000), "b2[0] must be a finite number (got a negative int of about 5000 digits)"),
+    ],
+    ids=["positive", "negative"],  # pytest cannot print these numbers either
+)
+def test_load_state_dict_names_an_int_too_long_to_print(bad, fragment):
+    model = nn.MLP(2, [3, 1], seed=0)
+    before = snapshot(model)
+    with pytest.raises(ValueError) as error:
+        model.load_state_dict({**model.state_dict(), "b2[0]": bad})
+    assert fragment in str(error.value)
+    assert snapshot(model) == before
+
+
+def test_load_state_dict_names_an_unexpected_key_too_long_to_print():
+    model = nn.MLP(2, [1], seed=0)
+    with pytest.raises(ValueError, match=r"unexpected an int of about 5000 digits"):
+        model.load_state_dict({**model.state_dict(), 10**5000: 1.0})

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import nn
+from autodiff import Tape, Value
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +251,7 @@ X4 = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
 @pytest.mark.parametrize(
     ("X", "y", "kwargs", "match"),
     [
-        (X4, [1, -1, 1, -1], {"loss": "cross_entropy"}, "hinge, bce, softmax_ce, mse"),
+        (X4, [1, -1, 1, -1], {"loss": "cross_entropy"}, "'hinge', 'bce', 'softmax_ce', 'mse'"),
         (X4, [1, -1, 1], {}, "same number of rows.*4 and 3"),
         (X4, [1, 0, 1, 0], {"loss": "hinge"}, r"-1 and 1.*2\*y - 1"),
         (X4, [1, 2, 1, 0], {"loss": "bce"}, "0 and 1"),
@@ -307,8 +308,157 @@ def test_progress_without_tqdm_is_one_updating_line(moons, capsys, monkeypatch):
 def test_predict_goes_in_chunks_and_keeps_no_batch_alive(monkeypatch):
     """Rows beyond one chunk give the same outputs, and no replayed batch stays in memory."""
     monkeypatch.setattr(nn.train, "PREDICT_CHUNK", 7)
+    replays = []
+    forward = Tape.forward
+
+    def spy(tape, X, *, keep=True):
+        replays.append((tape, len(X), keep))
+        return forward(tape, X, keep=keep)
+
+    monkeypatch.setattr(Tape, "forward", spy)
     model = nn.MLP(2, [3, 2], seed=1)
     X = np.random.default_rng(0).normal(size=(20, 2))
     expected = np.array([[y.data for y in model(list(row))] for row in X])
     np.testing.assert_allclose(nn.predict(model, X), expected, rtol=1e-12)
-    assert nn.train._predict_tapes[model]._values is None
+    assert [(rows, keep) for _, rows, keep in replays] == [(7, False), (7, False), (6, False)]
+    assert replays[0][0]._values is None
+
+
+# --- predict and fit follow the model as it is now ----------------------------------------
+
+
+def eager_outputs(model, X):
+    return np.array([model(x).data for x in X.tolist()])
+
+
+def test_predict_follows_layers_swapped_in_after_an_earlier_predict():
+    X = np.random.default_rng(3).normal(size=(10, 2))
+    model, other = nn.MLP(2, [4, 1], seed=0), nn.MLP(2, [4, 1], seed=1)
+    nn.predict(model, X)
+    model.layers = other.layers
+    np.testing.assert_allclose(nn.predict(model, X), eager_outputs(other, X), rtol=1e-12)
+
+
+def test_predict_follows_an_attribute_that_the_modules_call_reads():
+    class Scaled(nn.Module):
+        def __init__(self):
+            self.w = Value(2.0, "w")
+            self.scale = 1.0
+
+        def children(self):
+            return [("w", self.w)]
+
+        def __call__(self, x):
+            return self.w * x[0] * self.scale
+
+    model = Scaled()
+    X = np.array([[1.0], [-3.0]])
+    np.testing.assert_allclose(nn.predict(model, X), [2.0, -6.0], rtol=1e-15)
+    model.scale = -0.5
+    np.testing.assert_allclose(nn.predict(model, X), [-1.0, 3.0], rtol=1e-15)
+
+
+def test_fit_reports_the_accuracy_of_the_layers_it_trained(moons):
+    X, y = moons
+    labels = 2 * y - 1
+    good = nn.MLP(2, [16, 16, 1], seed=0)
+    nn.fit(good, X, labels, epochs=60, seed=0, progress=False)
+    model = nn.MLP(2, [16, 16, 1], seed=5)
+    nn.predict(model, X)  # an earlier trace of the layers about to be replaced
+    model.layers = good.layers
+    history = nn.fit(
+        model, X, labels, optimizer=nn.SGD(model.parameters(), lr=1e-3), epochs=1, progress=False
+    )
+    assert history.accuracy[-1] == pytest.approx(eager_accuracy(model, X, labels), abs=1e-12)
+    assert history.accuracy[-1] >= 0.95
+
+
+def test_fit_refuses_an_optimizer_over_another_models_parameters():
+    model, other = nn.MLP(2, [4, 1], seed=0), nn.MLP(2, [4, 1], seed=1)
+    before = other.state_dict()
+    with pytest.raises(ValueError, match=r"optimizer must hold this model's parameters.*nothing"):
+        nn.fit(model, X4, [1, -1, 1, -1], optimizer=nn.SGD(other.parameters(), lr=0.1))
+    assert other.state_dict() == before
+
+
+def test_fit_accepts_an_optimizer_over_part_of_the_model():
+    """Training only the last layer (the rest frozen) is a choice, not a slip."""
+    model = nn.MLP(2, [4, 1], seed=0)
+    first = model.layers[0].weights()
+    last = model.layers[1].parameters()
+    nn.fit(model, X4, [1, -1, 1, -1], optimizer=nn.SGD(last, lr=0.1), epochs=3, progress=False)
+    np.testing.assert_array_equal(model.layers[0].weights(), first)
+
+
+# --- inputs that would be coerced silently are refused ------------------------------------
+
+NOT_REAL = {
+    "complex": np.array(X4) + 1j,
+    "masked": np.ma.masked_array(X4, mask=np.eye(4, 2, dtype=bool)),
+    "datetime": np.array([["2020-01-01", "2020-01-02"]] * 4, dtype="datetime64[D]"),
+    "numeric-strings": [["0.0", "1.0"]] * 4,
+    "bool": np.array(X4, dtype=bool),
+    "none": [[0.0, None]] * 4,
+}
+
+
+@pytest.mark.parametrize("X", NOT_REAL.values(), ids=NOT_REAL.keys())
+def test_fit_and_predict_refuse_arrays_that_are_not_real_numbers(X):
+    model = nn.MLP(2, [3, 1], seed=0)
+    with pytest.raises(TypeError, match=r"^predict: X must be an array of real numbers \(got"):
+        nn.predict(model, X)
+    with pytest.raises(TypeError, match=r"^fit: X must be an array of real numbers \(got"):
+        nn.fit(model, X, [1, -1, 1, -1], progress=False)
+
+
+@pytest.mark.parametrize(
+    "y", [np.array([1, -1, 1, -1]) + 0j, np.ma.masked_array([1, -1, 1, -1], mask=[0, 1, 0, 0])]
+)
+def test_fit_refuses_targets_that_are_not_real_numbers(y):
+    with pytest.raises(TypeError, match=r"^fit: y must be an array of real numbers"):
+        nn.fit(nn.MLP(2, [3, 1], seed=0), X4, y, progress=False)
+
+
+def test_one_hot_targets_for_softmax_ce_get_the_fix_in_the_message():
+    with pytest.raises(ValueError, match=r"one-hot rows.*shape \(4, 3\).*y\.argmax\(axis=1\)"):
+        nn.fit(nn.MLP(2, [4, 3], seed=0), X4, np.eye(3)[[0, 1, 2, 0]], loss="softmax_ce")
+
+
+@pytest.mark.parametrize("call", [nn.predict, lambda m, X: nn.fit(m, X, [1, -1, 1, -1])])
+def test_a_model_that_is_not_a_module_is_named(call):
+    with pytest.raises(TypeError, match=r"model must be an nn Module.*\(got NoneType\)"):
+        call(None, X4)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True, [1, 2]])
+def test_fit_refuses_a_bad_seed_saying_what_a_seed_is(seed):
+    with pytest.raises(
+        ValueError, match=r"^fit: seed must be an int >= 0, a numpy Generator or None"
+    ):
+        nn.fit(nn.MLP(2, [3, 1], seed=0), X4, [1, -1, 1, -1], seed=seed, progress=False)
+
+
+def test_fit_takes_a_generator_as_its_seed():
+    runs = [
+        nn.fit(
+            nn.MLP(2, [3, 1], seed=0),
+            X4,
+            [1, -1, 1, -1],
+            epochs=3,
+            batch_size=1,
+            seed=np.random.default_rng(4),
+            progress=False,
+        ).loss
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(("big", "weight_decay"), [(1e200, 0.5), (1.0, 1e308)])
+def test_weight_decay_that_overflows_is_named_and_changes_nothing(big, weight_decay):
+    model = nn.MLP(2, [3, 1], seed=0)
+    model.layers[-1].neurons[0].b.data = big  # a bias: the forward pass itself stays finite
+    before = model.state_dict()
+    with pytest.raises(OverflowError, match=r"^fit: the weight decay penalty .* must be finite"):
+        nn.fit(model, X4, [1, -1, 1, -1], weight_decay=weight_decay, progress=False)
+    assert model.state_dict() == before
