@@ -7,7 +7,7 @@ numbers (nestable for higher derivatives), `no_grad`, `gradcheck` against finite
 
 from autodiff.backward import collector_paused, gradients, local_derivatives, topological_order
 from autodiff.functional import grad, no_grad, value_and_grad
-from autodiff.gradcheck import GradcheckError, gradcheck
+from autodiff.gradcheck import GradcheckError, check_gradient, gradcheck
 from autodiff.ops import OPS, Op
 from autodiff.tape import Tape, trace
 from autodiff.value import Value, linear, logsumexp, sum_values
@@ -18,6 +18,7 @@ __all__ = [
     "Op",
     "Tape",
     "Value",
+    "check_gradient",
     "collector_paused",
     "grad",
     "gradcheck",
