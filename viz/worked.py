@@ -937,7 +937,8 @@ class _Doc:
                 tex = " ".join(p.latex if isinstance(p, _Sym) else _latex_matrix(p) for p in b)
                 out += [f"{a}:", "", "$$", tex, "$$", ""]
             else:
-                lines = _hjoin([_sym(f"{a}: "), *b])
+                colon = "：" if _width(a) > len(a) else ": "  # the notes' full-width colon
+                lines = _hjoin([_sym(a + colon), *b])
                 out += [*lines, ""]
         return "\n".join(out).rstrip() + "\n"
 

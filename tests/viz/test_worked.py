@@ -154,7 +154,7 @@ def printed_steps_follow(ex):
     shown = {k: np.array(v, dtype=float) for k, v in ex._given_text.items()}
     misses = 0
     for key in ex.order[1:]:
-        shown[key], decimals = _as_numbers(ex.printed(key))
+        shown[key] = _as_numbers(ex.printed(key))[0]
     for key in ex.order[1:]:
         again = _rule(key, shown, ex._setup)
         misses += int((~_within(shown[key], _as_numbers(ex.printed(key))[1], again)).sum())
