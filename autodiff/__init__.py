@@ -11,7 +11,7 @@ differences, and `trace`, which records a graph once and replays it over numpy b
 from autodiff.backward import gradient_map, local_derivatives, topological_order
 from autodiff.collector import collector_paused
 from autodiff.functional import grad, gradients, no_grad, value_and_grad
-from autodiff.gradcheck import GradcheckError, gradcheck
+from autodiff.gradcheck import GradcheckError, check_gradient, gradcheck
 from autodiff.nary import linear, logsumexp, sum_values
 from autodiff.op import Op
 from autodiff.ops import OPS
@@ -24,6 +24,7 @@ __all__ = [
     "Op",
     "Tape",
     "Value",
+    "check_gradient",
     "collector_paused",
     "grad",
     "gradcheck",

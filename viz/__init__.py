@@ -3,20 +3,29 @@
 `draw_graph(root)` (alias `draw_dot`) returns a graphviz Digraph of everything `root` depends on;
 `render` writes one to a file and says how to install `dot` when it is missing. `explain(root,
 wrt)` writes d(root)/d(wrt) path by path, as text (`str`) or Markdown with LaTeX (`.markdown()`).
-Both only read the graph.
+`worked_example(model, x, target)` writes one forward and backward pass of an MLP as the notes
+do, and its `.check(claims)` finds where a learner's own derivation first went wrong;
+`check_values(root, claims)` does the same for claimed data and grads of any graph. All only
+read the graph.
 """
 
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
+from viz.worked import CheckReport, Slip, WorkedExample, check_values, worked_example
 
 __all__ = [
     "ChainPath",
+    "CheckReport",
     "Derivation",
     "DotNotFoundError",
     "Factor",
     "Group",
+    "Slip",
+    "WorkedExample",
+    "check_values",
     "draw_dot",
     "draw_graph",
     "explain",
     "render",
+    "worked_example",
 ]

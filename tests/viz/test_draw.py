@@ -322,13 +322,18 @@ def test_render_needs_a_format_and_a_drawable() -> None:
 def test_public_names_are_pinned() -> None:
     assert viz.__all__ == [
         "ChainPath",
+        "CheckReport",
         "Derivation",
         "DotNotFoundError",
         "Factor",
         "Group",
+        "Slip",
+        "WorkedExample",
+        "check_values",
         "draw_dot",
         "draw_graph",
         "explain",
         "render",
+        "worked_example",
     ]
     assert not hasattr(viz, "Path")  # pathlib.Path's name; a path of the chain rule is ChainPath
