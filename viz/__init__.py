@@ -3,9 +3,11 @@
 `draw_graph(root)` (alias `draw_dot`) returns a graphviz Digraph of everything `root` depends on;
 `render` writes one to a file and says how to install `dot` when it is missing. `explain(root,
 wrt)` writes d(root)/d(wrt) path by path, as text (`str`) or Markdown with LaTeX (`.markdown()`).
-Both only read the graph.
+`find(root, label)` gets a node by its label, or by the name both print (`x[0]#2`, `t3`), e.g.
+to read an intermediate gradient. All of them only read the graph.
 """
 
+from viz._names import find
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
 
@@ -18,5 +20,6 @@ __all__ = [
     "draw_dot",
     "draw_graph",
     "explain",
+    "find",
     "render",
 ]
