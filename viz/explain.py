@@ -559,7 +559,10 @@ def _sort_key(entry: tuple[float, float, Any]) -> float:
     return -size if size == size else -math.inf  # NaN sorts first: it is the thing to see
 
 
-_REASONS = {OverflowError: "overflows a float", ZeroDivisionError: "divides by zero"}
+_REASONS: dict[type[Exception], str] = {
+    OverflowError: "overflows a float",
+    ZeroDivisionError: "divides by zero",
+}
 
 
 def _local_failure(node: Value, error: Exception, names: Names) -> Exception:
