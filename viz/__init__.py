@@ -5,10 +5,12 @@
 wrt)` writes d(root)/d(wrt) path by path, as text (`str`) or Markdown with LaTeX (`.markdown()`).
 `worked_example(model, x, target)` writes one forward and backward pass of an MLP as the notes
 do, and its `.check(claims)` finds where a learner's own derivation first went wrong;
-`check_values(root, claims)` does the same for claimed data and grads of any graph. All only
-read the graph.
+`check_values(root, claims)` does the same for claimed data and grads of any graph.
+`find(root, label)` gets a node by its label, or by the name both print (`x[0]#2`, `t3`), e.g.
+to read an intermediate gradient. All of them only read the graph.
 """
 
+from viz._names import find
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
 from viz.worked import CheckReport, Slip, WorkedExample, check_values, worked_example
@@ -26,6 +28,7 @@ __all__ = [
     "draw_dot",
     "draw_graph",
     "explain",
+    "find",
     "render",
     "worked_example",
 ]

@@ -1,12 +1,18 @@
-"""Names and numbers shared by the drawing and the derivation, so both call a node the same."""
+"""Names and numbers shared by the drawing and the derivation, so both call a node the same.
+
+`Names` gives every node a graph depends on a name no other node has, in text and in LaTeX;
+`find(root, label)` goes the other way, from a label or a name to its node.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from autodiff import Value
+from autodiff import Value, topological_order
+from autodiff.checks import shown
 
 
 def require_value(x: Any, where: str, what: str) -> Value:
@@ -48,6 +54,17 @@ def latex_number(x: Any, precision: int = 4) -> str:
     return text
 
 
+def visible(label: str) -> str:
+    """The label with each control or line-breaking character written as its escape.
+
+    A newline becomes `\\n`, an ANSI escape `\\x1b`, a line separator `\\u2028`: a label can
+    neither start a line of its own (and forge one) nor restyle a terminal.
+    """
+    if label.isprintable():
+        return label
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in label)
+
+
 _SUPERSCRIPT_INDEX = re.compile(r"([A-Za-z]+)(\d+)\[(\d+(?:,\s*\d+)*)\]")  # W1[0,1], z2[0]
 _INDEXED = re.compile(r"([A-Za-z]+)\[(\d+(?:,\s*\d+)*)\]")  # x[0]
 _LETTER_DIGITS = re.compile(r"([A-Za-z])(\d+)")  # w11, z1
@@ -64,9 +81,8 @@ _LATEX_SPECIAL = {
     "^": r"\hat{}",
     "~": r"\sim{}",
     " ": r"\ ",
-    "\n": r"\ ",
-    "\r": r"\ ",
-    "\t": r"\ ",
+    # `<` straight before a letter, `/`, `!` or `?` opens an HTML tag in Markdown, even in maths
+    "<": "<{}",
 }
 
 
@@ -74,10 +90,16 @@ def _base(word: str) -> str:
     return word if len(word) == 1 else rf"\mathrm{{{word}}}"
 
 
+def _verbatim(text: str) -> str:
+    """Any text set upright in LaTeX, character for character (every special one escaped)."""
+    return r"\mathrm{" + "".join(_LATEX_SPECIAL.get(c, c) for c in visible(text)) + "}"
+
+
 def latex_label(label: str) -> str:
     """A label written in LaTeX the way the seeds write it: W1[0,1] becomes W^{[1]}_{0,1}.
 
-    Labels of other shapes are set upright with every LaTeX special character escaped.
+    Labels of other shapes are set upright with every LaTeX special character escaped and
+    every control character shown as its escape.
     """
     if match := _SUPERSCRIPT_INDEX.fullmatch(label):
         word, layer, index = match.groups()
@@ -90,18 +112,51 @@ def latex_label(label: str) -> str:
         return f"{letter}_{{{digits}}}"
     if _WORD.fullmatch(label):
         return _base(label)
-    escaped = "".join(_LATEX_SPECIAL.get(c, c) for c in label)
-    return rf"\mathrm{{{escaped}}}"
+    return _verbatim(label)
+
+
+def _looks_like_number(text: str) -> bool:
+    """Whether a name could be read as a constant, which is written as its number."""
+    try:
+        float(text.removeprefix("(").removesuffix(")"))
+    except ValueError:
+        return False
+    return True
+
+
+def appearance_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, as a reader meets them: parents first, left to right.
+
+    This is the order in which code that builds the expression from left to right makes its
+    nodes, so the samples of a batch summed in order come in order (the topological order of
+    the sweep meets the last one first).
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
+    return order
 
 
 class Names:
-    """What to call each node of one graph, by its position in the topological order.
+    """What to call each node of one graph: a name no other node has, in text and in LaTeX.
 
-    A labelled node is called by its label, with `@position` added when several nodes share
-    it (`@wrt` for a node outside the graph whose label the graph uses); an unlabelled result
-    is `t<position>`; an unlabelled leaf is a constant and is written as its number, unless it
-    is listed in `named` (the Value being differentiated), which is then `t<position>`, or
-    `wrt` when it is not in the graph at all.
+    A label is its own name when no other node shows the same label; labels shared by several
+    nodes (the same `x[0]` made once per sample of a batch) are numbered in the order the nodes
+    appear, `x[0]#1`, `x[0]#2`, ... (LaTeX `x_{0}^{(2)}`, the sample superscript). Unlabelled
+    results are `t1`, `t2`, ... in order of appearance. An unlabelled leaf is a constant and is
+    written as its number, unless it is listed in `named` (the Value being differentiated): that
+    is `wrt`, as is a named node outside the graph, which is `label@wrt` when the graph uses
+    its label. A name that would equal another one gets primes (`t3'`) until it is free.
+    `order` is the graph's topological order (root last); `index` maps a node to its place in
+    it, `rank` to its place in the order of appearance.
     """
 
     def __init__(self, order: Sequence[Value], precision: int = 4, named: Sequence[Value] = ()):
@@ -109,13 +164,60 @@ class Names:
         self.precision = precision
         self.index = {node: i for i, node in enumerate(order)}
         self.named = set(named)
-        counts: dict[str, int] = {}
-        for node in order:
+        nodes = appearance_order(order[-1]) if order else []
+        outside = [w for w in named if w not in self.index]
+        self.rank = {node: i for i, node in enumerate(nodes)}  # the order of appearance
+
+        by_label: dict[str, list[Value]] = {}
+        for node in nodes:
             if node.label:
-                counts[node.label] = counts.get(node.label, 0) + 1
-        self._shared = {label for label, n in counts.items() if n > 1}
-        # a generated name never equals a label: primes are added until it is free
-        self._taken = set(counts)
+                by_label.setdefault(visible(node.label), []).append(node)
+        taken = set(by_label)
+        self._text: dict[Value, str] = {}
+        latex: dict[Value, str] = {}
+
+        def claim(node: Value, name: str, tex: str) -> None:
+            primes = 0
+            while name in taken:
+                name, primes = name + "'", primes + 1
+            taken.add(name)
+            self._text[node] = name
+            latex[node] = f"{{{tex}}}" + "'" * primes if primes else tex
+
+        for label, same in by_label.items():
+            if len(same) == 1 and not _looks_like_number(label):
+                self._text[same[0]], latex[same[0]] = label, latex_label(label)
+        for label, same in by_label.items():
+            if len(same) > 1 or _looks_like_number(label):
+                for k, node in enumerate(same, 1):
+                    claim(node, f"{label}#{k}", f"{{{latex_label(label)}}}^{{({k})}}")
+        k = 0
+        for node in nodes:
+            if node.op is not None and not node.label:
+                k += 1
+                claim(node, f"t{k}", f"t_{{{k}}}")
+            elif node in self.named and not node.label:  # an unlabelled leaf to differentiate by
+                claim(node, "wrt", r"\mathrm{wrt}")
+        for node in outside:  # a Value to differentiate by that root does not depend on
+            if not node.label:
+                claim(node, "wrt", r"\mathrm{wrt}")
+            elif visible(node.label) in taken:
+                tex = rf"{{{latex_label(node.label)}}}^{{@\mathrm{{wrt}}}}"
+                claim(node, f"{visible(node.label)}@wrt", tex)
+            else:
+                claim(node, visible(node.label), latex_label(node.label))
+
+        # distinct labels can look alike in LaTeX (x1 and x[1] are both x_{1}): those are
+        # written character for character instead, which tells them apart as their text does
+        seen: dict[str, list[Value]] = {}
+        for node, tex in latex.items():
+            seen.setdefault(tex, []).append(node)
+        for alike in seen.values():
+            if len(alike) > 1:
+                for node in alike:
+                    latex[node] = _verbatim(self._text[node])
+        self._latex = latex
+        self._by_name = {name: node for node, name in self._text.items()}
 
     def is_constant(self, node: Value) -> bool:
         return not node.label and node.op is None and node not in self.named
@@ -123,46 +225,64 @@ class Names:
     def is_generated(self, node: Value) -> bool:
         return not node.label and not self.is_constant(node)
 
-    def _position(self, node: Value) -> int | None:
-        """The node's place in the topological order; None for a node outside the graph
-        (a wrt that root does not depend on)."""
-        return self.index.get(node)
-
-    def _tagged(self, node: Value) -> bool:
-        """Whether a labelled node needs `@position` to tell it from another with its label."""
-        if node not in self.index:
-            return node.label in self._taken
-        return node.label in self._shared
-
-    def _generated(self, node: Value) -> str:
-        i = self._position(node)
-        name = "wrt" if i is None else f"t{i}"
-        while name in self._taken:
-            name += "'"
-        return name
+    def node(self, name: str) -> Value | None:
+        """The node called `name`, or None."""
+        return self._by_name.get(name)
 
     def text(self, node: Value, bracket_negative: bool = True) -> str:
         """The node's name in plain text; a negative constant in brackets unless told not to."""
-        if node.label:
-            if self._tagged(node):
-                i = self._position(node)
-                return f"{node.label}@{'wrt' if i is None else i}"
-            return node.label
+        if node in self._text:
+            return self._text[node]
         if self.is_constant(node):
             shown = number(node.data, self.precision)
             return f"({shown})" if bracket_negative and shown.startswith("-") else shown
-        return self._generated(node)
+        return visible(node.label) if node.label else "?"
 
     def latex(self, node: Value) -> str:
         """The node's name in LaTeX."""
-        i = self._position(node)
-        position = r"\mathrm{wrt}" if i is None else str(i)
-        if node.label:
-            name = latex_label(node.label)
-            return rf"{{{name}}}^{{@{position}}}" if self._tagged(node) else name
+        if node in self._latex:
+            return self._latex[node]
         if self.is_constant(node):
             shown = latex_number(node.data, self.precision)
             return f"({shown})" if shown.startswith("-") else shown
-        generated = self._generated(node)
-        primes = len(generated) - len(generated.rstrip("'"))
-        return (position if i is None else f"t_{{{i}}}") + "'" * primes
+        return latex_label(node.label) if node.label else "?"
+
+
+def _listed(names: Sequence[str], limit: int = 6) -> str:
+    """Up to `limit` names, quoted, and how many more there are."""
+    text = ", ".join(shown(name) for name in names[:limit])
+    more = len(names) - limit
+    return f"{text} and {more:,} more" if more > 0 else text
+
+
+def find(root: Value, label: str) -> Value:
+    """The node labelled `label` that `root` depends on (root included), e.g. to read its grad.
+
+    `label` may also be a name `explain` and `draw_graph` print: `x[0]#2` (the second node
+    labelled `x[0]`), `t3` (an unlabelled result). A label shared by several nodes is refused
+    with a LookupError listing their names; a label nowhere in the graph is a KeyError listing
+    labels that are there.
+    """
+    require_value(root, "find", "root")
+    if not isinstance(label, str):
+        raise TypeError(f"find: label must be a str (got {type(label).__name__} {shown(label)})")
+    order = topological_order(root)
+    matches = [node for node in order if node.label == label]
+    if len(matches) == 1:
+        return matches[0]
+    names = Names(order)
+    if matches:
+        rank = {node: i for i, node in enumerate(appearance_order(root))}
+        matches.sort(key=rank.__getitem__)
+        raise LookupError(
+            f"find: {len(matches):,} values that root depends on are labelled {shown(label)}; "
+            f"ask for one by its name: {_listed([names.text(node) for node in matches])}"
+        )
+    node = names.node(label)
+    if node is not None:
+        return node
+    labels = list(dict.fromkeys(n.label for n in appearance_order(root) if n.label))
+    close = difflib.get_close_matches(label, labels, n=3)
+    hint = f"; did you mean {_listed(close)}?" if close else ""
+    there = f"labels there: {_listed(labels)}" if labels else "no node there has a label"
+    raise KeyError(f"find: root depends on no value labelled {shown(label)} ({there}){hint}")

@@ -4,39 +4,198 @@ Along every path from `wrt` to `root` the local derivatives multiply (dL/da · d
 the derivative is the sum over paths. Each factor is written with its symbolic form from the
 op table and its number. Paths can be astronomically many in a deep network, so they are never
 all listed: a dynamic programme over the topological order counts them and keeps only the
-`max_paths` largest by |contribution|, and the backward sweep gives the exact total, so the
-paths left out are summed as total minus the written ones. Likewise a path of a deep graph is
-written by the factors at its two ends, with its exact product.
+`max_paths` largest by |contribution|, and the backward sweep (`autodiff.gradients`) gives the
+exact total, so the paths left out are summed as total minus the written ones. Likewise a path
+of a deep graph is written by the factors at its two ends, with its exact product.
+
+The text and the Markdown are one document: a list of blocks (title, paragraph, list, display
+equation) whose pieces carry both forms, written out by one writer in either.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from autodiff import Value, local_derivatives, topological_order
+from autodiff import Op, Value, gradients, local_derivatives, ops, topological_order
+from autodiff.checks import size
 from viz._names import Names, latex_number, number, require_precision, require_value
 
 MAX_DEFINITIONS = 20  # names listed beyond those the written paths mention
 MAX_FACTORS = 12  # factors written per path: a longer path shows its first and last 6
 MAX_CHAIN = MAX_FACTORS + 2  # nodes written in a chain: those the written factors join
+EXACT_COUNT_BELOW = 10**30  # larger counts of paths are written in scientific form
 
 T = TypeVar("T")
 
-_INFIX = {"add": "+", "sub": "-", "mul": "·", "div": "/", "pow": "^"}
-_LATEX_FUNCTION = {
-    "tanh": r"\tanh",
-    "sigmoid": r"\sigma",
-    "log": r"\log",
-    "sin": r"\sin",
-    "cos": r"\cos",
-    "relu": r"\operatorname{relu}",
-    "softplus": r"\operatorname{softplus}",
-    "leaky_relu": r"\operatorname{lrelu}",
-    "logsumexp": r"\operatorname{logsumexp}",
+# ---- how an op's result is written from its inputs (text and LaTeX) ----
+
+Template = Callable[[Sequence[str], Sequence[str]], tuple[str, str]]
+
+
+def _pattern(text: str, latex: str) -> Template:
+    """A fixed pattern in the inputs `{0}`, `{1}`, ... (an op's fixed parameters included)."""
+    return lambda args, tex: (text.format(*args), latex.format(*tex))
+
+
+def _applied(text_name: str, latex_name: str) -> Template:
+    """A function applied to all inputs: tanh(z), lrelu(x, 0.01)."""
+    return lambda args, tex: (
+        f"{text_name}({', '.join(args)})",
+        rf"{latex_name}\left({', '.join(tex)}\right)",
+    )
+
+
+def _sum(args: Sequence[str], tex: Sequence[str]) -> tuple[str, str]:
+    return " + ".join(args), " + ".join(tex)
+
+
+def _linear(args: Sequence[str], tex: Sequence[str]) -> tuple[str, str]:
+    k = len(args) // 2  # inputs are laid out as weights, inputs, bias
+    terms = [f"{args[i]}·{args[k + i]}" for i in range(k)]
+    tex_terms = [rf"{tex[i]} \, {tex[k + i]}" for i in range(k)]
+    return " + ".join([*terms, args[-1]]), " + ".join([*tex_terms, tex[-1]])
+
+
+FORWARD: dict[Op, Template] = {
+    ops.ADD: _pattern("{0} + {1}", "{0} + {1}"),
+    ops.SUB: _pattern("{0} - {1}", "{0} - {1}"),
+    ops.MUL: _pattern("{0} · {1}", r"{0} \cdot {1}"),
+    ops.DIV: _pattern("{0} / {1}", r"\frac{{{0}}}{{{1}}}"),
+    ops.NEG: _pattern("-{0}", "-{0}"),
+    ops.POW: _pattern("{0} ^ {1}", "{{{0}}}^{{{1}}}"),
+    ops.POW_VALUE: _pattern("{0} ^ {1}", "{{{0}}}^{{{1}}}"),
+    ops.EXP: _pattern("exp({0})", "e^{{{0}}}"),
+    ops.SQRT: _pattern("√({0})", r"\sqrt{{{0}}}"),
+    ops.ABS: _pattern("|{0}|", r"\left|{0}\right|"),
+    ops.LOG: _applied("log", r"\log"),
+    ops.TANH: _applied("tanh", r"\tanh"),
+    ops.SIGMOID: _applied("σ", r"\sigma"),
+    ops.SIN: _applied("sin", r"\sin"),
+    ops.COS: _applied("cos", r"\cos"),
+    ops.RELU: _applied("relu", r"\operatorname{relu}"),
+    ops.SOFTPLUS: _applied("softplus", r"\operatorname{softplus}"),
+    ops.LEAKY_RELU: _applied("lrelu", r"\operatorname{lrelu}"),
+    ops.CLAMP: _applied("clamp", r"\operatorname{clamp}"),
+    ops.LOGSUMEXP: _applied("logsumexp", r"\operatorname{logsumexp}"),
+    ops.SUM: _sum,
+    ops.LINEAR: _linear,
 }
+"""How `explain` writes each op's result from its inputs; an op missing here is written as
+its symbol applied to its inputs."""
+
+
+def _forward(op: Op) -> Template:
+    if op in FORWARD:
+        return FORWARD[op]
+    name = op.name.replace("_", r"\_")
+    return _applied(op.symbol, rf"\operatorname{{{name}}}")
+
+
+# ---- the document: blocks of pieces, each piece in both forms ----
+
+
+@dataclass(frozen=True)
+class Maths:
+    """A formula, in plain text and in LaTeX; a str added to it goes into both."""
+
+    text: str
+    latex: str
+
+    def __add__(self, other: Maths | str) -> Maths:
+        if isinstance(other, str):
+            return Maths(self.text + other, self.latex + other)
+        return Maths(self.text + other.text, self.latex + other.latex)
+
+    def __radd__(self, other: str) -> Maths:
+        return Maths(other + self.text, other + self.latex)
+
+
+@dataclass(frozen=True)
+class Strong:
+    """Prose set in bold in Markdown."""
+
+    text: str
+
+
+Piece = str | Maths | Strong  # a str is prose, the same in both forms
+Line = tuple[Piece, ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A title, a paragraph, a list (`items`) or a displayed equation, as lines of pieces."""
+
+    kind: str
+    lines: tuple[Line, ...]
+
+
+def _title(*pieces: Piece) -> Block:
+    return Block("title", (pieces,))
+
+
+def _para(*pieces: Piece) -> Block:
+    return Block("para", (pieces,))
+
+
+def _items(lines: Sequence[Line]) -> Block:
+    return Block("items", tuple(lines))
+
+
+def _display(formula: Maths) -> Block:
+    return Block("display", ((formula,),))
+
+
+class Writer:
+    """Writes blocks as plain text or as Markdown with LaTeX maths: the one place either is made.
+
+    In Markdown, prose is HTML-escaped and formulas go in `$...$` (names in them are escaped
+    by `Names`), so no label becomes a live tag; in text, names show control characters as
+    escapes, so no label starts a line of its own.
+    """
+
+    def __init__(self, markdown: bool) -> None:
+        self.markdown = markdown
+
+    def piece(self, piece: Piece) -> str:
+        if isinstance(piece, Maths):
+            return f"${piece.latex}$" if self.markdown else piece.text
+        if isinstance(piece, Strong):
+            return f"**{html.escape(piece.text)}**" if self.markdown else piece.text
+        return html.escape(piece, quote=False) if self.markdown else piece
+
+    def line(self, pieces: Line) -> str:
+        return "".join(map(self.piece, pieces))
+
+    def block(self, block: Block) -> list[str]:
+        if block.kind == "title":
+            line = self.line(block.lines[0])
+            return [f"### {line}"] if self.markdown else [line, "=" * len(line)]
+        if block.kind == "display":
+            ((formula,),) = block.lines
+            assert isinstance(formula, Maths)
+            return ["$$", formula.latex, "$$"] if self.markdown else [f"  {formula.text}"]
+        bullet = ("- " if self.markdown else "  ") if block.kind == "items" else ""
+        return [bullet + self.line(line) for line in block.lines]
+
+    def write(self, blocks: Sequence[Block]) -> str:
+        lines: list[str] = []
+        previous = None
+        for block in blocks:
+            # Markdown parts blocks by blank lines; text parts only paragraphs, not a title's
+            if previous is not None and (
+                self.markdown or (block.kind == "para" and previous.kind != "title")
+            ):
+                lines.append("")
+            lines += self.block(block)
+            previous = block
+        return "\n".join(lines) + ("\n" if self.markdown else "")
+
+
+# ---- what a derivation is made of ----
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,28 +253,6 @@ class Definition:
     latex: str
 
 
-class _Writer:
-    """How one output writes a node, a chain of nodes and a number: text, or Markdown with LaTeX."""
-
-    def __init__(self, names: Names, latex: bool) -> None:
-        self.names, self.latex = names, latex
-        self.bullet = "- " if latex else "  "
-        self.gap = [""] if latex else []  # Markdown needs a blank line before a list
-
-    def name(self, node: Value) -> str:
-        return f"${self.names.latex(node)}$" if self.latex else self.names.text(node)
-
-    def chain(self, nodes: Sequence[Value]) -> str:
-        """`a → b → c`, with only the two ends of a chain longer than MAX_CHAIN."""
-        if self.latex:
-            return "$" + _join(_ends(nodes, MAX_CHAIN), self.names.latex, r" \to ", r"\cdots") + "$"
-        return _join(_ends(nodes, MAX_CHAIN), self.names.text, " → ", "...")
-
-    def number(self, x: float) -> str:
-        p = self.names.precision
-        return f"${latex_number(x, p)}$" if self.latex else number(x, p)
-
-
 class Derivation:
     """The chain-rule derivation of d(root)/d(wrt): `str()` for text, `.markdown()` for LaTeX.
 
@@ -156,166 +293,183 @@ class Derivation:
         n = self._names
         return (
             f"<Derivation d{n.text(self.root)}/d{n.text(self.wrt)} = {number(self.total, 6)} "
-            f"over {self.n_paths} path{'s' * (self.n_paths != 1)}>"
+            f"over {_count(self.n_paths)}>"
         )
 
-    # ---- plain text ----
     def __str__(self) -> str:
-        n, p = self._names, self._names.precision
-        root, wrt = n.text(self.root), n.text(self.wrt)
-        whole = f"∂{root}/∂{wrt}"
-        lines = [f"{whole} by the chain rule", "=" * len(f"{whole} by the chain rule")]
-        if self.n_paths == 0:
-            lines.append(f"{root} does not depend on {wrt}: no path leads from it, so {whole} = 0.")
-            return "\n".join(lines)
-        if self.wrt is self.root:
-            lines.append(f"{whole} = 1: the derivative of a value with respect to itself.")
-            return "\n".join(lines)
-        lines.append(self._intro(wrt, root))
-        lines += self._branches(_Writer(n, latex=False))
-        if self.definitions:
-            lines += ["", "Names for unlabelled values:"]
-            lines += [f"  {d.name} = {d.text}" for d in self.definitions]
-            if self.omitted_definitions:
-                lines.append(f"  ... and {self.omitted_definitions:,} more (draw_graph shows them)")
-        w = _Writer(n, latex=False)
-        for k, path in enumerate(self.paths, 1):
-            lines += ["", f"Path {k} of {self.n_paths:,}: {w.chain(path.nodes)}"]
-            ends = path.ends()
-            lines.append("  " + _join(ends, lambda f: f.notation, " · ", "..."))
-            width = max(len(f.notation) for f in path.factors)
-            for i, f in enumerate(path.factors):
-                if path.skipped and i == len(ends[0]):
-                    lines.append(f"    ... {_count(path.skipped, 'more factor')} ...")
-                shown = number(f.value, p)
-                rhs = shown if f.symbolic == shown else f"{f.symbolic} = {shown}"
-                lines.append(f"    {f.notation.ljust(width)} = {rhs}")
-            product = _join(ends, lambda f: _bracketed(number(f.value, p)), " × ", "...")
-            lines.append(f"  product: {product} = {number(path.product, p)}")
-        terms = [number(x.product, p) for x in self.paths]
-        omitted = self.n_paths - len(self.paths)
-        if omitted:
-            lines += [
-                "",
-                f"... and {_count(omitted, 'more path')} not written, "
-                f"contributing {number(self.rest, p)} in total.",
-            ]
-            terms.append(number(self.rest, p))
-        lines.append("")
-        sum_text = " + ".join(_bracketed(t) if i else t for i, t in enumerate(terms))
-        if len(terms) > 1:
-            lines.append(f"{whole} = {sum_text} = {number(self.total, p)}")
-        else:
-            lines.append(f"{whole} = {number(self.total, p)}")
-        lines.append(f"(the number {wrt}.grad holds after {root}.backward() from zero grads)")
-        return "\n".join(lines)
+        return Writer(markdown=False).write(self.blocks())
 
-    def _intro(self, wrt: str, root: str) -> str:
-        if self.n_paths == 1:
-            return (
-                f"1 path leads from {wrt} to {root}; the derivative is the product of the "
-                "local derivatives along it."
-            )
-        return (
-            f"{_count(self.n_paths)} lead from {wrt} to {root}. Along each path the local "
-            "derivatives multiply; the derivative is the sum over paths."
-        )
-
-    def _via(self, group: Group, w: _Writer) -> str:
-        name = w.name(group.via)
-        if sum(g.via is group.via for g in self.groups) > 1:
-            name += f" (argument {group.arg + 1})"
-        return name
-
-    def _branches(self, w: _Writer) -> list[str]:
-        """Where the paths part and what each branch contributes, as text or as Markdown."""
-        if not self.groups:
-            return []
-        branch = w.name(self.common[-1])
-        if len(self.common) > 1:
-            head = f"Every path starts {w.chain(self.common)}, then branches at {branch}:"
-        else:
-            head = f"The paths leave {branch} along {len(self.groups)} edges:"
-        lines = ["", head, *w.gap]
-        for group in self.groups[: self.max_paths]:
-            lines.append(
-                f"{w.bullet}via {self._via(group, w)}: {_count(group.count)}, "
-                f"contributing {w.number(group.contribution)}"
-            )
-        if len(self.groups) > self.max_paths:
-            others = self.groups[self.max_paths :]
-            share = math.fsum(g.contribution for g in others)
-            lines.append(
-                f"{w.bullet}... and {len(others)} more branches, contributing {w.number(share)}"
-            )
-        return lines
-
-    # ---- Markdown with LaTeX ----
     def markdown(self) -> str:
         """The derivation in Markdown with LaTeX maths (GitHub and Jupyter render it)."""
-        n, p = self._names, self._names.precision
-        root, wrt = n.latex(self.root), n.latex(self.wrt)
-        whole = rf"\frac{{\partial {root}}}{{\partial {wrt}}}"
-        out = [f"### ${whole}$ by the chain rule", ""]
-        if self.n_paths == 0:
-            out.append(
-                f"${root}$ does not depend on ${wrt}$: no path leads from it, so ${whole} = 0$."
-            )
-            return "\n".join(out) + "\n"
-        if self.wrt is self.root:
-            out.append(f"${whole} = 1$: the derivative of a value with respect to itself.")
-            return "\n".join(out) + "\n"
-        out.append(self._intro(f"${wrt}$", f"${root}$"))
-        out += self._branches(_Writer(n, latex=True))
-        if self.definitions:
-            out += ["", "**Names** for unlabelled values:", ""]
-            out += [f"- ${d.latex}$" for d in self.definitions]
-            if self.omitted_definitions:
-                out.append(f"- ... and {self.omitted_definitions:,} more (draw_graph shows them)")
-        w = _Writer(n, latex=True)
-        for k, path in enumerate(self.paths, 1):
-            ends = path.ends()
-            chain = _join(ends, lambda f: f.notation_latex, r" \, ", r"\cdots")
-            numbers = _join(
-                ends, lambda f: _bracketed(latex_number(f.value, p)), r" \cdot ", r"\cdots"
-            )
-            out += [
-                "",
-                f"**Path {k}** of {self.n_paths:,}: {w.chain(path.nodes)}",
-                "",
-                "$$",
-                f"{chain} = {numbers} = {latex_number(path.product, p)}",
-                "$$",
-                "",
-            ]
-            for i, f in enumerate(path.factors):
-                if path.skipped and i == len(ends[0]):
-                    out.append(f"- ... {_count(path.skipped, 'more factor')} ...")
-                shown = latex_number(f.value, p)
-                rhs = shown if f.symbolic_latex == shown else f"{f.symbolic_latex} = {shown}"
-                out.append(f"- ${f.notation_latex} = {rhs}$")
-        terms = [latex_number(x.product, p) for x in self.paths]
-        omitted = self.n_paths - len(self.paths)
-        if omitted:
-            out += [
-                "",
-                f"... and {_count(omitted, 'more path')} not written, contributing "
-                f"${latex_number(self.rest, p)}$ in total.",
-            ]
-            terms.append(latex_number(self.rest, p))
-        total = latex_number(self.total, p)
-        sum_tex = " + ".join(_bracketed(t) if i else t for i, t in enumerate(terms))
-        out += ["", "**Sum over paths**", "", "$$"]
-        out.append(f"{whole} = {sum_tex} = {total}" if len(terms) > 1 else f"{whole} = {total}")
-        out += ["$$", "", "This is the `.grad` that backward from the root leaves in the input."]
-        return "\n".join(out) + "\n"
+        return Writer(markdown=True).write(self.blocks())
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
+    # ---- the blocks, written once for both forms ----
+
+    def _name(self, node: Value) -> Maths:
+        return Maths(self._names.text(node), self._names.latex(node))
+
+    def _number(self, x: float, bracketed: bool = False) -> Maths:
+        p = self._names.precision
+        shown = Maths(number(x, p), latex_number(x, p))
+        return "(" + shown + ")" if bracketed and shown.text.startswith("-") else shown
+
+    def _chain(self, nodes: Sequence[Value]) -> Maths:
+        """`a → b → c`, with only the two ends of a chain longer than MAX_CHAIN."""
+        arrow, dots = Maths(" → ", r" \to "), Maths("...", r"\cdots")
+        return _join(_ends(nodes, MAX_CHAIN), self._name, arrow, dots)
+
+    def blocks(self) -> list[Block]:
+        """The derivation as blocks of pieces: what `str()` and `.markdown()` write out."""
+        root, wrt = self._name(self.root), self._name(self.wrt)
+        whole = Maths(
+            f"∂{root.text}/∂{wrt.text}", rf"\frac{{\partial {root.latex}}}{{\partial {wrt.latex}}}"
+        )
+        blocks = [_title(whole, " by the chain rule")]
+        if self.n_paths == 0:
+            reason = ": no path leads from it, so "
+            return [*blocks, _para(root, " does not depend on ", wrt, reason, whole + " = 0", ".")]
+        if self.wrt is self.root:
+            itself = ": the derivative of a value with respect to itself."
+            return [*blocks, _para(whole + " = 1", itself)]
+        if self.n_paths == 1:
+            intro = ("; the derivative is the product of the local derivatives along it.",)
+            blocks.append(_para("1 path leads from ", wrt, " to ", root, *intro))
+        else:
+            rule = (
+                ". Along each path the local derivatives multiply; "
+                "the derivative is the sum over paths."
+            )
+            blocks.append(_para(f"{_count(self.n_paths)} lead from ", wrt, " to ", root, rule))
+        blocks += self._branches()
+        if self.definitions:
+            lines: list[Line] = [(Maths(d.text, d.latex),) for d in self.definitions]
+            if self.omitted_definitions:
+                lines.append(
+                    (f"... and {self.omitted_definitions:,} more (draw_graph shows them)",)
+                )
+            blocks += [_para(Strong("Names"), " for unlabelled values:"), _items(lines)]
+        for k, path in enumerate(self.paths, 1):
+            blocks += self._path(k, path)
+        terms = [self._number(path.product) for path in self.paths]
+        omitted = self.n_paths - len(self.paths)
+        if omitted:
+            rest = self._number(self.rest)
+            blocks.append(
+                _para(
+                    f"... and {_count(omitted, 'more path')} not written, contributing ",
+                    rest,
+                    " in total.",
+                )
+            )
+            terms.append(rest)
+        total = self._number(self.total)
+        if len(terms) > 1:
+            added = terms[0]
+            for term in terms[1:]:
+                added = added + " + " + _bracketed(term)
+            total = added + " = " + total
+        blocks += [_para(Strong("Sum over paths")), _display(whole + " = " + total)]
+        grad = (
+            "This is the number ",
+            wrt,
+            ".grad holds after ",
+            root,
+            ".backward() from zero grads.",
+        )
+        return [*blocks, _para(*grad)]
+
+    def _branches(self) -> list[Block]:
+        """Where the paths part and what each branch contributes."""
+        if not self.groups:
+            return []
+        branch = self._name(self.common[-1])
+        if len(self.common) > 1:
+            head = _para(
+                "Every path starts ", self._chain(self.common), ", then branches at ", branch, ":"
+            )
+        else:
+            head = _para("The paths leave ", branch, f" along {len(self.groups)} edges:")
+        lines: list[Line] = []
+        for group in self.groups[: self.max_paths]:
+            via = self._name(group.via)
+            if sum(g.via is group.via for g in self.groups) > 1:
+                via = via + f" (argument {group.arg + 1})"
+            lines.append(
+                (
+                    "via ",
+                    via,
+                    f": {_count(group.count)}, contributing ",
+                    self._number(group.contribution),
+                )
+            )
+        if len(self.groups) > self.max_paths:
+            others = self.groups[self.max_paths :]
+            share = self._number(math.fsum(g.contribution for g in others))
+            lines.append((f"... and {len(others)} more branches, contributing ", share))
+        return [head, _items(lines)]
+
+    def _path(self, k: int, path: ChainPath) -> list[Block]:
+        """One path: its nodes, its factors multiplied, then each factor's rule and number."""
+        head = _para(
+            Strong(f"Path {k}"), f" of {_how_many(self.n_paths)}: ", self._chain(path.nodes)
+        )
+        ends = path.ends()
+        dots = Maths("...", r"\cdots")
+        notations = _join(ends, _notation, Maths(" · ", r" \, "), dots)
+        product = self._number(path.product)
+        if len(path.factors) > 1:
+            numbers = _join(
+                ends,
+                lambda f: self._number(f.value, bracketed=True),
+                Maths(" × ", r" \cdot "),
+                dots,
+            )
+            product = numbers + " = " + product
+        lines: list[Line] = []
+        for i, factor in enumerate(path.factors):
+            if path.skipped and i == len(ends[0]):
+                lines.append((f"... {_count(path.skipped, 'more factor')} ...",))
+            value = self._number(factor.value)
+            rule = Maths(factor.symbolic, factor.symbolic_latex)
+            rhs = value if rule == value else rule + " = " + value
+            lines.append((_notation(factor) + " = " + rhs,))
+        if len(path.factors) == 1:  # its one factor, listed below, says it all
+            return [head, _items(lines)]
+        return [head, _display(notations + " = " + product), _items(lines)]
+
+
+def _notation(factor: Factor) -> Maths:
+    return Maths(factor.notation, factor.notation_latex)
+
+
+def _bracketed(shown: Maths) -> Maths:
+    return "(" + shown + ")" if shown.text.startswith("-") else shown
+
+
+def _how_many(k: int, digits: int = 4) -> str:
+    """A count with thousands separators, or in scientific form (1.178e4305) when it is huge.
+
+    Python refuses to write an int of more than 4300 digits, and nobody reads one.
+    """
+    if k < EXACT_COUNT_BELOW:
+        return f"{k:,}"
+    exponent = int((k.bit_length() - 1) * math.log10(2))  # log10(k), rounded down, or one less
+    while 10 ** (exponent + 1) <= k:
+        exponent += 1
+    unit = 10 ** (exponent - digits + 1)
+    lead, remainder = divmod(k, unit)  # the first `digits` digits, rounded half up below
+    lead += 2 * remainder >= unit
+    if lead == 10**digits:
+        lead, exponent = lead // 10, exponent + 1
+    mantissa = str(lead)
+    return f"{mantissa[0]}.{mantissa[1:]}".rstrip("0").rstrip(".") + f"e{exponent}"
+
 
 def _count(k: int, noun: str = "path") -> str:
-    return f"{k:,} {noun}{'s' * (k != 1)}"
+    return f"{_how_many(k)} {noun}{'s' * (k != 1)}"
 
 
 def _ends(items: Sequence[T], keep: int) -> tuple[Sequence[T], Sequence[T]]:
@@ -326,16 +480,16 @@ def _ends(items: Sequence[T], keep: int) -> tuple[Sequence[T], Sequence[T]]:
 
 
 def _join(
-    ends: tuple[Sequence[T], Sequence[T]], write: Callable[[T], str], sep: str, ellipsis: str
-) -> str:
+    ends: tuple[Sequence[T], Sequence[T]], write: Callable[[T], Maths], sep: Maths, ellipsis: Maths
+) -> Maths:
     """Both ends written and joined by `sep`, with `ellipsis` between them when there are two."""
-    head, tail = ends
-    text = sep.join(map(write, head))
-    return f"{text}{sep}{ellipsis}{sep}{sep.join(map(write, tail))}" if tail else text
-
-
-def _bracketed(shown: str) -> str:
-    return f"({shown})" if shown.startswith("-") else shown
+    joined = Maths("", "")
+    for part, items in enumerate(ends):
+        if part and items:
+            joined = joined + sep + ellipsis
+        for i, item in enumerate(items):
+            joined = joined + (sep if i or part else "") + write(item)
+    return joined
 
 
 def _is_number(text: str) -> bool:
@@ -354,40 +508,16 @@ def _definition(node: Value, names: Names) -> Definition:
     p = names.precision
     name, tex_name = names.text(node), names.latex(node)
     value, tex_value = number(node.data, p), latex_number(node.data, p)
-    op = node.op
-    if op is None:
-        return Definition(node, name, f"{value} (an unlabelled leaf)", f"{tex_name} = {tex_value}")
+    if node.op is None:
+        return Definition(
+            node, name, f"{name} = {value} (an unlabelled leaf)", f"{tex_name} = {tex_value}"
+        )
     args = [names.text(q) for q in node.parents]
     tex = [names.latex(q) for q in node.parents]
-    if op.name in _INFIX and len(args) == 2:
-        text = f"{args[0]} {_INFIX[op.name]} {args[1]}"
-        if op.name == "mul":
-            latex = rf"{tex[0]} \cdot {tex[1]}"
-        elif op.name == "div":
-            latex = rf"\frac{{{tex[0]}}}{{{tex[1]}}}"
-        elif op.name == "pow":
-            latex = f"{{{tex[0]}}}^{{{tex[1]}}}"
-        else:
-            latex = f"{tex[0]} {_INFIX[op.name]} {tex[1]}"
-    elif op.name == "neg":
-        text, latex = f"-{args[0]}", f"-{tex[0]}"
-    elif op.name == "sum":
-        text, latex = " + ".join(args), " + ".join(tex)
-    elif op.name == "linear":
-        k = len(args) // 2
-        text = " + ".join([f"{args[i]}·{args[k + i]}" for i in range(k)] + [args[-1]])
-        latex = " + ".join([rf"{tex[i]} \, {tex[k + i]}" for i in range(k)] + [tex[-1]])
-    elif op.name == "exp":
-        text, latex = f"exp({args[0]})", f"e^{{{tex[0]}}}"
-    elif op.name == "sqrt":
-        text, latex = f"√({args[0]})", rf"\sqrt{{{tex[0]}}}"
-    elif op.name == "abs":
-        text, latex = f"|{args[0]}|", rf"\left|{tex[0]}\right|"
-    else:
-        text = f"{op.symbol}({', '.join(args)})"
-        function = _LATEX_FUNCTION.get(op.name, rf"\operatorname{{{op.name}}}")
-        latex = rf"{function}\left({', '.join(tex)}\right)"
-    return Definition(node, name, f"{text} = {value}", f"{tex_name} = {latex} = {tex_value}")
+    text, latex = _forward(node.op)(args, tex)
+    return Definition(
+        node, name, f"{name} = {text} = {value}", f"{tex_name} = {latex} = {tex_value}"
+    )
 
 
 def _factor(node: Value, arg: int, value: float, names: Names) -> tuple[Factor, set[Value]]:
@@ -429,20 +559,72 @@ def _sort_key(entry: tuple[float, float, Any]) -> float:
     return -size if size == size else -math.inf  # NaN sorts first: it is the thing to see
 
 
+_REASONS: dict[type[Exception], str] = {
+    OverflowError: "overflows a float",
+    ZeroDivisionError: "divides by zero",
+}
+
+
+def _local_failure(node: Value, error: Exception, names: Names) -> Exception:
+    """The error of a local derivative that cannot be computed, naming the op and its inputs."""
+    assert node.op is not None
+    args = [names.text(q) for q in node.parents]
+    expression = _forward(node.op)(args, [names.latex(q) for q in node.parents])[0]
+    inputs = ", ".join(
+        f"{names.text(q)} = {q.data!r}" for q in node.parents if not names.is_constant(q)
+    )
+    detail = error.args[-1] if len(error.args) == 2 else error  # OSError-style (34, 'why')
+    reason = _REASONS.get(type(error), "is undefined")
+    return type(error)(
+        f"explain: the local derivative of {names.text(node)} = {expression} ({node.op.name}) "
+        f"at {inputs or 'its fixed inputs'} {reason} ({detail})"
+    )
+
+
+def _overflow(
+    error: Exception, chains: list[tuple[float, float, Any]], root: Value, wrt: Value, names: Names
+) -> Exception:
+    """Why the sweep found a non-finite gradient: the first factor at which a path overflows."""
+    whole = f"∂{names.text(root)}/∂{names.text(wrt)}"
+    for _, product, chain in chains:
+        if math.isfinite(product):
+            continue
+        steps = []
+        while chain is not None:
+            node, arg, slope, chain = chain
+            steps.append((node, arg, slope))
+        running = 1.0
+        for step in reversed(steps):  # from wrt on, to find where the product leaves floats
+            running *= step[2]
+            if not math.isfinite(running):
+                break
+        node, arg, slope = step
+        path = " → ".join([names.text(wrt), *(names.text(n) for n, _, _ in reversed(steps))])
+        factor, _ = _factor(node, arg, slope, names)
+        definition = _definition(node, names).text.rsplit(" = ", 1)[0]
+        op = node.op.name if node.op else "leaf"
+        return OverflowError(
+            f"explain: {whole} is not finite: the path {path} has the product "
+            f"{number(product)}, which overflows at the factor {factor.notation} = "
+            f"{number(slope)} ({op}: {definition})"
+        )
+    return type(error)(f"explain: {whole}: backward fails here too: {error}")
+
+
 def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) -> Derivation:
     """The chain-rule derivation of d(root)/d(wrt), path by path, with every factor's formula.
 
     At most `max_paths` paths are written, the largest |contribution| first; the rest are
     counted and summed in one line. Of a path longer than MAX_FACTORS only the factors at its
-    two ends are written, and the product is still over all of them. Reads the graph only:
-    `.grad` is neither used nor changed.
+    two ends are written, and the product is still over all of them. Reads the graph only.
+    Where `backward` would raise (a gradient that overflows, a local derivative undefined at
+    its inputs), so does `explain`, with the same exception type, naming the op.
     """
     where = "explain"
     require_value(root, where, "root")
     require_value(wrt, where, "wrt")
     require_precision(precision, where)
-    if not isinstance(max_paths, int) or isinstance(max_paths, bool) or max_paths < 1:
-        raise ValueError(f"{where}: max_paths must be a positive int, got {max_paths!r}")
+    max_paths = size(max_paths, f"{where}: max_paths")
 
     order = topological_order(root)
     names = Names(order, precision, named=[wrt])
@@ -450,19 +632,11 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
 
     def local(node: Value) -> tuple[float, ...]:
         if node not in partials:
-            partials[node] = tuple(local_derivatives(node))
+            try:
+                partials[node] = tuple(local_derivatives(node))
+            except (ArithmeticError, ValueError) as error:
+                raise _local_failure(node, error, names) from error
         return partials[node]
-
-    # the backward sweep, as autodiff runs it (same order, same skips), on a private dict
-    adjoint: dict[Value, float] = dict.fromkeys(order, 0.0)
-    adjoint[root] = 1.0
-    for node in reversed(order):
-        g = adjoint[node]
-        if node.op is None or g == 0.0:
-            continue
-        for parent, partial in zip(node.parents, local(node), strict=False):
-            adjoint[parent] += partial * g
-    total = adjoint.get(wrt, 0.0)
 
     # forward from wrt: path counts, the edges used, and the best `max_paths` partial paths
     # into each node (a best path's prefix is a best path into its own end, so this is exact)
@@ -491,6 +665,15 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, precision: int = 4) ->
         best[node] = candidates[:max_paths]
 
     n_paths = count_from.get(root, 0)
+    try:
+        adjoint = dict(zip(order, gradients(root, order), strict=True))
+    except (ArithmeticError, ValueError) as error:
+        for node in reversed(order):  # a local derivative backward could not compute
+            if node.op is not None:
+                local(node)
+        raise _overflow(error, best.get(root, []), root, wrt, names) from error
+    total = adjoint.get(wrt, 0.0)
+
     mentioned: set[Value] = {root, wrt} if wrt in names.index else {root}
     paths: list[ChainPath] = []
     for _, product, chain in best.get(root, []) if n_paths else []:
@@ -559,7 +742,7 @@ def _groups(
 
 def _definitions(mentioned: set[Value], names: Names) -> tuple[list[Definition], int]:
     """Definitions of the generated names mentioned, then of the names those mention, capped."""
-    direct = sorted((q for q in mentioned if names.is_generated(q)), key=names.index.__getitem__)
+    direct = sorted((q for q in mentioned if names.is_generated(q)), key=names.rank.__getitem__)
     listed = set(direct)
     extra: list[Value] = []
     omitted = 0
@@ -575,5 +758,5 @@ def _definitions(mentioned: set[Value], names: Names) -> tuple[list[Definition],
                 extra.append(parent)
             else:
                 omitted += 1
-    chosen: Sequence[Value] = sorted([*direct, *extra], key=names.index.__getitem__)
+    chosen: Sequence[Value] = sorted([*direct, *extra], key=names.rank.__getitem__)
     return [_definition(q, names) for q in chosen], omitted
