@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -14,14 +15,16 @@ import viz
 from autodiff import Value, linear, topological_order
 from viz import DotNotFoundError, draw_dot, draw_graph, render
 
-NODE = re.compile(r"^\t(\w+) \[label=(\"(?:[^\"\\]|\\.)*\"|\S+)(.*)\]$", re.MULTILINE)
+HTML_LABEL = r"<<table.*?</table>>"
+NODE = re.compile(rf"^\t(\w+) \[label=({HTML_LABEL}|\"(?:[^\"\\]|\\.)*\"|\S+)(.*)\]$", re.MULTILINE)
 EDGE = re.compile(r"^\t(\w+) -> (\w+)(?: \[(.*)\])?$", re.MULTILINE)
 QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
 
 
 def nodes(source: str) -> dict[str, str]:
-    """Node name -> its label, with DOT's quoting undone."""
+    """Node name -> its label, with DOT's quoting undone (HTML-like labels as written)."""
     found = {}
     for name, label, _ in NODE.findall(source):
         if label.startswith('"'):
@@ -31,26 +34,30 @@ def nodes(source: str) -> dict[str, str]:
     return found
 
 
+def is_box(label: str) -> bool:
+    return label.startswith("<<table")
+
+
+def fields(label: str) -> list[str]:
+    """The lines of a Value's box (an HTML-like table, a cell per line) as the picture shows."""
+    assert is_box(label), label
+    cells = [re.sub(r"</?b>", "", cell).replace("<br/>", "\n") for cell in CELL.findall(label)]
+    assert all("<" not in cell and ">" not in cell for cell in cells), cells
+    # dot reads a backslash before a letter as an escape (\\N: the node's name), so it is doubled
+    return [html.unescape(cell.replace("\\\\", "\\")) for cell in cells]
+
+
+def boxes(source: str) -> dict[str, list[str]]:
+    """Value node name -> the lines of its box (the legend is not a Value)."""
+    return {n: fields(lab) for n, lab in nodes(source).items() if is_box(lab) and n != "legend"}
+
+
+def ops(source: str) -> dict[str, str]:
+    return {n: lab for n, lab in nodes(source).items() if not is_box(lab)}
+
+
 def edges(source: str) -> list[tuple[str, str]]:
     return [(tail, head) for tail, head, _ in EDGE.findall(source)]
-
-
-def fields(record_label: str) -> list[str]:
-    """The fields of a record label `{ a | b | c }` with the record escapes undone."""
-    body = record_label.strip()
-    assert body.startswith("{ ") and body.endswith(" }"), body
-    parts, current, chars = [], [], iter(body[2:-2])
-    for c in chars:
-        if c == "\\":
-            nxt = next(chars)
-            current.append("\n" if nxt == "n" else nxt)
-        elif c == "|":
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(c)
-    parts.append("".join(current).strip())
-    return parts
 
 
 def small() -> tuple[Value, Value, Value, Value]:
@@ -65,17 +72,16 @@ def small() -> tuple[Value, Value, Value, Value]:
 def test_records_op_nodes_and_edges_follow_the_computation() -> None:
     *_, d = small()
     source = draw_graph(d).source
-    found = nodes(source)
-    records = {n: fields(lab) for n, lab in found.items() if lab.startswith("{")}
-    ops = {n: lab for n, lab in found.items() if not lab.startswith("{")}
+    records = boxes(source)
+    operations = ops(source)
     assert sorted(r[0] for r in records.values()) == ["a", "b", "c", "d", "t3"]
-    assert sorted(ops.values()) == ["*", "+"]
+    assert sorted(operations.values()) == ["*", "+"]
     by_title = {r[0]: n for n, r in records.items()}
     assert records[by_title["a"]] == ["a", "data 2", "grad -3"]
     assert records[by_title["b"]] == ["b", "data -3", "grad 2"]
     assert records[by_title["d"]] == ["d", "data 4", "grad 1"]
-    mul = next(n for n, lab in ops.items() if lab == "*")
-    add = next(n for n, lab in ops.items() if lab == "+")
+    mul = next(n for n, lab in operations.items() if lab == "*")
+    add = next(n for n, lab in operations.items() if lab == "+")
     t = by_title["t3"]
     assert sorted(edges(source)) == sorted(
         [
@@ -96,7 +102,7 @@ def test_values_sharing_a_label_get_the_names_explain_gives_them() -> None:
     y.label = "y"
     order = topological_order(y)
     one, two = (f"x@{order.index(v)}" for v in (first, second))
-    records = [fields(lab) for lab in nodes(draw_graph(y).source).values() if lab.startswith("{")]
+    records = boxes(draw_graph(y).source).values()
     assert sorted(r[0] for r in records) == sorted([one, two, "y"])
     assert f"∂y/∂{one} = {two} = 3" in str(viz.explain(y, first))
 
@@ -116,9 +122,9 @@ def test_options_rankdir_hidden_grads_and_precision() -> None:
     y.backward()
     assert "rankdir=TB" in draw_graph(y, rankdir="TB").source
     hidden = draw_graph(y, show_grad=False).source
-    assert "grad" not in hidden and "data 0.3333" in hidden
-    assert "data 0.333333" in draw_graph(y, precision=6).source
-    assert "data 0.33 " in draw_graph(y, precision=2).source
+    assert "grad" not in hidden and "data 0.3333<" in hidden
+    assert "data 0.333333<" in draw_graph(y, precision=6).source
+    assert "data 0.33<" in draw_graph(y, precision=2).source
     with pytest.raises(ValueError, match=r"rankdir must be one of LR, TB, RL, BT, got 'svg'"):
         draw_graph(y, "svg")
     with pytest.raises(ValueError, match="precision"):
@@ -145,10 +151,9 @@ def test_fan_out_a_times_a_draws_two_edges_into_one_op() -> None:
 def test_a_fixed_exponent_is_written_into_its_op_node_not_drawn_as_a_value() -> None:
     x = Value(3.0, label="x")
     y = x**2
-    found = nodes(draw_graph(y).source)
-    assert "**2" in found.values()
-    records = [fields(lab) for lab in found.values() if lab.startswith("{")]
-    assert [r[0] for r in records] == ["x", "t2"]  # no record for the constant 2
+    source = draw_graph(y).source
+    assert "**2" in ops(source).values()
+    assert [r[0] for r in boxes(source).values()] == ["x", "t2"]  # no box for the constant 2
 
 
 def test_create_graph_grads_are_shown_as_their_numbers() -> None:
@@ -156,7 +161,7 @@ def test_create_graph_grads_are_shown_as_their_numbers() -> None:
     y = x * x * x
     y.backward(create_graph=True)
     assert isinstance(x.grad, Value)
-    record = next(fields(lab) for lab in nodes(draw_graph(y).source).values() if "x |" in lab)
+    record = next(r for r in boxes(draw_graph(y).source).values() if r[0] == "x")
     assert record == ["x", "data 3", "grad 27"]  # dy/dx = 3x²
 
 
@@ -167,8 +172,8 @@ def test_highlight_colours_exactly_the_paths_from_a_value_to_the_root() -> None:
     out = ab + c
     out.label = "out"
     source = draw_graph(out, highlight=a).source
-    lit = {name for name, _, attrs in NODE.findall(source) if "fillcolor" in attrs}
-    names = {fields(lab)[0]: n for n, lab in nodes(source).items() if lab.startswith("{")}
+    lit = {name for name, _, attrs in NODE.findall(source) if "penwidth=2.5" in attrs}
+    names = {r[0]: n for n, r in boxes(source).items()}
     assert lit == {names["a"], names["ab"], names["out"], f"{names['ab']}op", f"{names['out']}op"}
     lit_edges = {(t, h) for t, h, attrs in EDGE.findall(source) if "color" in attrs}
     assert (names["b"], f"{names['ab']}op") not in lit_edges
@@ -185,11 +190,10 @@ def test_linear_is_one_node_by_default_and_expands_term_by_term_on_request() -> 
     z = linear(w, x, Value(0.25, label="b"))
     z.label = "z"
     z.backward()
-    collapsed = nodes(draw_graph(z).source)
-    assert [lab for lab in collapsed.values() if not lab.startswith("{")] == ["Σw·x+b"]
-    expanded = nodes(draw_graph(z, collapse_linear=False).source)
-    assert sorted(lab for lab in expanded.values() if not lab.startswith("{")) == ["*", "*", "+"]
-    terms = sorted(fields(lab) for lab in expanded.values() if "·" in lab)
+    assert list(ops(draw_graph(z).source).values()) == ["Σw·x+b"]
+    expanded = draw_graph(z, collapse_linear=False).source
+    assert sorted(ops(expanded).values()) == ["*", "*", "+"]
+    terms = sorted(r for r in boxes(expanded).values() if "·" in r[0])
     # each term w_i·x_i has the value w_i x_i and, since dz/d(term) = 1, z's gradient
     assert terms == [["w0·x0", "data 2", "grad 1"], ["w1·x1", "data -2", "grad 1"]]
 
@@ -236,6 +240,10 @@ NASTY = [
     'x"]; evil [label="pwned',
     "port <f0> \\l \\N",
     "\\",
+    "&amp; stays &amp;",
+    "a & b &lt;c&gt; &#65;",
+    "</td></tr></table>>",
+    "]]> <!-- -->",
 ]
 
 
@@ -245,12 +253,11 @@ def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
     y = x * 2.0
     y.label = label
     source = draw_graph(y).source
-    outside = QUOTED.sub('""', source)
+    outside = QUOTED.sub('""', re.sub(HTML_LABEL, "<>", source))
     assert "evil" not in outside and "pwned" not in outside
-    records = [fields(lab) for lab in nodes(source).values() if lab.startswith("{")]
     order = topological_order(y)
-    titles = ["data 2", f"{label}@{order.index(x)}", f"{label}@{order.index(y)}"]
-    assert sorted(r[0] for r in records) == sorted(titles)  # the constant 2 has no title
+    titles = ["2", f"{label}@{order.index(x)}", f"{label}@{order.index(y)}"]
+    assert sorted(r[0] for r in boxes(source).values()) == sorted(titles)
     assert len(edges(source)) == 3
 
 
@@ -260,7 +267,7 @@ def test_labels_are_escaped_in_the_dot_source(label: str) -> None:
 def test_dot_accepts_escaped_labels_and_shows_them_literally(label: str, tmp_path: Path) -> None:
     x = Value(1.0, label=label)
     y = x * 2.0
-    path = render(y, tmp_path / "g.svg")
+    path = render(y, tmp_path / "g.svg", legend=False)
     svg = ET.parse(path).getroot()
     ns = "{http://www.w3.org/2000/svg}"
     groups = [g for g in svg.iter(f"{ns}g") if g.get("class") == "node"]
