@@ -11,14 +11,17 @@ from pathlib import Path
 import graphviz
 import pytest
 
+import nn
 import viz
 from autodiff import Value, linear, topological_order
 from viz import DotNotFoundError, draw_dot, draw_graph, render
+from viz.draw import MAX_LABEL, grad_fill
 
 HTML_LABEL = r"<<table.*?</table>>"
 NODE = re.compile(rf"^\t(\w+) \[label=({HTML_LABEL}|\"(?:[^\"\\]|\\.)*\"|\S+)(.*)\]$", re.MULTILINE)
 EDGE = re.compile(r"^\t(\w+) -> (\w+)(?: \[(.*)\])?$", re.MULTILINE)
 QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
+FILL = re.compile(r'fillcolor="(#\w+)"')
 CELL = re.compile(r"<td[^>]*>(.*?)</td>")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
 
@@ -343,3 +346,154 @@ def test_public_names_are_pinned() -> None:
         "render",
     ]
     assert not hasattr(viz, "Path")  # pathlib.Path's name; a path of the chain rule is ChainPath
+
+
+# ---- drawings for slides ----
+
+
+def seed_000() -> tuple[Value, dict[str, Value]]:
+    """The seeds' 1-2-2 sigmoid network and its half sum of squared errors, after backward."""
+    model = nn.MLP.from_weights(
+        [[[0.2], [-0.3]], [[0.4, -0.5], [0.3, 0.8]]], [[0.1, 0.1], [0.2, -0.1]]
+    )
+    loss = nn.half_sse(model([Value(1.0, label="x[0]")]), [1.0, 0.0])
+    loss.label = "L"
+    loss.backward()
+    return loss, {v.label: v for v in topological_order(loss) if v.label}
+
+
+def svg_text_positions(svg: bytes) -> dict[str, tuple[float, float]]:
+    """The first line of each node's text (a box's title) -> its (x, y) in the picture."""
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    found = {}
+    for group in root.iter(f"{ns}g"):
+        if group.get("class") == "node":
+            text = next(group.iter(f"{ns}text"))
+            found[text.text or ""] = (float(text.get("x", 0)), float(text.get("y", 0)))
+    return found
+
+
+def test_a_constant_is_named_by_its_value() -> None:
+    x = Value(3.0, label="x")
+    y = x * -2.5 + 1.0
+    y.label = "y"
+    y.backward()
+    shown = sorted(boxes(draw_graph(y).source).values())
+    # a constant's box is its number and its grad: no `data` line repeating the number
+    assert ["-2.5", "grad 3"] in shown and ["1", "grad 1"] in shown
+    assert ["x", "data 3", "grad -2.5"] in shown
+
+
+def test_fills_show_the_sign_of_grad_and_deepen_with_its_size() -> None:
+    def rgb(fill: str) -> tuple[int, int, int]:
+        return int(fill[1:3], 16), int(fill[3:5], 16), int(fill[5:7], 16)
+
+    small_up, large_up = rgb(grad_fill(0.01, 1.0)), rgb(grad_fill(1.0, 1.0))
+    small_down, large_down = rgb(grad_fill(-0.01, 1.0)), rgb(grad_fill(-1.0, 1.0))
+    assert large_up[2] > large_up[0] and small_up[2] > small_up[0]  # positive: blue
+    assert large_down[0] > large_down[2] and small_down[0] > small_down[2]  # negative: red
+    assert sum(large_up) < sum(small_up) < 3 * 255  # larger |grad|: deeper, yet never white
+    assert sum(large_down) < sum(small_down) < 3 * 255
+    assert grad_fill(0.0, 1.0) == "#ffffff"
+    assert grad_fill(float("nan"), 1.0) != grad_fill(1.0, 1.0)
+
+
+def test_boxes_are_filled_by_their_gradient_and_a_legend_explains_it() -> None:
+    *_, d = small()  # grads: a -3, b 2, c 1, d 1
+    source = draw_graph(d).source
+    fill = {name: FILL.findall(attrs) for name, _, attrs in NODE.findall(source)}
+    names = {r[0]: n for n, r in boxes(source).items()}
+    assert fill[names["a"]] == [grad_fill(-3.0, 3.0)]
+    assert fill[names["b"]] == [grad_fill(2.0, 3.0)]
+    legend = nodes(source)["legend"]
+    assert "positive" in legend and "negative" in legend and "(largest 3)" in legend
+    assert "legend" not in draw_graph(d, legend=False).source
+    assert "legend" not in draw_graph(d, show_grad=False).source  # no fills to explain
+    assert 'fillcolor="#ffffff"' in draw_graph(d, show_grad=False).source
+
+
+def test_a_clean_sans_serif_font_throughout() -> None:
+    *_, d = small()
+    source = draw_graph(d).source
+    assert source.count('fontname="Helvetica,Arial,sans-serif"') == 2  # graph and nodes
+
+
+def test_only_paths_from_draws_those_paths_and_nothing_else() -> None:
+    loss, v = seed_000()
+    source = draw_graph(loss, only_paths_from=v["W1[1,0]"]).source
+    titles = sorted(r[0] for r in boxes(source).values())
+    # W1[1,0] -> z1[1] -> a1[1] -> both z2 -> both a2 -> their errors, squares, sum -> L
+    path = ["W1[1,0]", "z1[1]", "a1[1]", "z2[0]", "z2[1]", "a2[0]", "a2[1]", "L"]
+    assert set(path) <= set(titles)
+    assert not {"W1[0,0]", "x[0]", "b1[1]", "a1[0]", "W2[0,0]", "b2[1]"} & set(titles)
+    assert len(titles) == len(path) + 5  # two differences, two squares, their sum
+    every = {title: n for n, (title, *_) in boxes(source).items()}
+    start = every["W1[1,0]"]
+    assert [head for tail, head in edges(source) if tail == start] == [f"{every['z1[1]']}op"]
+    assert "only the paths from" in nodes(source)["legend"]
+    with pytest.raises(ValueError, match="only_paths_from must be a Value that root depends on"):
+        draw_graph(loss, only_paths_from=Value(1.0))
+    with pytest.raises(TypeError, match="only_paths_from must be a Value, got float"):
+        draw_graph(loss, only_paths_from=1.0)  # type: ignore[arg-type]
+
+
+def test_only_paths_from_with_linear_drawn_term_by_term_keeps_the_terms_on_the_path() -> None:
+    w = [Value(0.5, label="w0"), Value(-2.0, label="w1")]
+    x = [Value(4.0, label="x0"), Value(1.0, label="x1")]
+    z = linear(w, x, Value(0.25, label="b"))
+    z.label = "z"
+    z.backward()
+    source = draw_graph(z, only_paths_from=w[1], collapse_linear=False).source
+    assert sorted(r[0] for r in boxes(source).values()) == ["w1", "w1·x1", "z"]
+
+
+def test_long_labels_are_cut_with_an_ellipsis() -> None:
+    x = Value(1.0, label="a" * 20_000)
+    y = x * 2.0
+    title = next(r[0] for r in boxes(draw_graph(y).source).values() if r[0].startswith("a"))
+    assert title == "a" * (MAX_LABEL - 1) + "…"
+    assert len(draw_graph(y).source) < 5_000
+
+
+@needs_dot
+@pytest.mark.render
+def test_a_label_of_twenty_thousand_characters_renders(tmp_path: Path) -> None:
+    x = Value(1.0, label="b" * 20_000)
+    y = x * 2.0
+    texts = svg_text_positions(render(y, tmp_path / "long.svg").read_bytes())
+    assert "b" * (MAX_LABEL - 1) + "…" in texts
+
+
+@needs_dot
+@pytest.mark.render
+def test_the_same_graph_gives_the_same_svg() -> None:
+    pictures = [draw_graph(seed_000()[0]).pipe(format="svg") for _ in range(2)]
+    assert pictures[0] == pictures[1]
+    assert b"Times" not in pictures[0]
+
+
+@needs_dot
+@pytest.mark.render
+def test_units_are_drawn_in_index_order_zero_on_top() -> None:
+    loss, _ = seed_000()
+    at = svg_text_positions(draw_graph(loss).pipe(format="svg"))
+    for first, second in [("z1[0]", "z1[1]"), ("a1[0]", "a1[1]"), ("z2[0]", "z2[1]")]:
+        assert at[first][1] < at[second][1], (first, second)  # SVG's y grows downwards
+    # one neuron: its inputs top to bottom as the weighted sum reads them, w0 x0 w1 x1 b
+    neuron = nn.Neuron.from_weights([0.5, -0.25], 0.1, activation="tanh")
+    out = neuron([Value(1.0, label="x[0]"), Value(2.0, label="x[1]")])
+    out.backward()
+    at = svg_text_positions(draw_graph(out).pipe(format="svg"))
+    inputs = sorted(
+        (name for name in at if name.startswith(("w", "x", "b"))), key=lambda n: at[n][1]
+    )
+    assert inputs == ["w[0]", "x[0]", "w[1]", "x[1]", "b"], inputs
+
+
+@needs_dot
+@pytest.mark.render
+def test_the_seed_000_graph_fits_a_slide(tmp_path: Path) -> None:
+    png = render(seed_000()[0], tmp_path / "seed_000.png").read_bytes()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width <= 1800 and height <= 900, (width, height)
