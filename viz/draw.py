@@ -4,16 +4,19 @@ The drawing only reads the graph. Nodes are named by their position in the topol
 (`v0`, `v1`, ..., the op that made `v7` is `v7op`), so the same expression always gives the same
 DOT text and the same picture. Boxes are titled with the names `explain` uses: unlabelled
 results are `t<position>`, a label shared by several Values gets `@position`, and a constant is
-called by its number. Nodes are written in reading order (an op's first input first), so the
-units of a layer are drawn in index order, 0 on top. A box's fill shows its gradient at a
-glance: blue for positive, red for negative, deeper for larger |grad|; a legend says so.
+called by its number. Nodes are written in reading order (an op's first input first), and the
+units of a layer (`z1[0]`, `z1[1]`, ...) are tied in index order, so they are drawn 0 on top.
+A box's fill shows its gradient at a glance: blue for positive, red for negative, deeper for
+larger |grad|; a legend says so.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import os
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -158,6 +161,33 @@ def _reading_order(root: Value, inputs: Callable[[Value], Sequence[Value]]) -> l
         stack.append((node, True))
         stack.extend((parent, False) for parent in reversed(inputs(node)) if parent not in seen)
     return out
+
+
+_UNIT = re.compile(r"([A-Za-z]+\d*)\[(\d+)\]")  # z1[0], a2[3]: unit 0 of z1, unit 3 of a2
+
+
+def _layers(
+    drawn: Sequence[Value], inputs: Callable[[Value], Sequence[Value]]
+) -> list[list[Value]]:
+    """The results labelled as units of one layer (`z1[0]`, `z1[1]`, ...), each in index order.
+
+    Only a set of units that all lie at one depth of the drawing (as a layer's do) is kept, so
+    that pinning them to one rank moves nothing.
+    """
+    depth: dict[Value, int] = {}
+    for node in drawn:  # inputs come first
+        depth[node] = 1 + max((depth[p] for p in inputs(node)), default=-1)
+    stems: dict[str, list[tuple[int, Value]]] = {}
+    for node in drawn:
+        match = _UNIT.fullmatch(node.label)
+        if match and node.op is not None:
+            stems.setdefault(match[1], []).append((int(match[2]), node))
+    layers = []
+    for units in stems.values():
+        ordered = [node for _, node in sorted(units, key=lambda unit: unit[0])]
+        if len(ordered) > 1 and len({depth[node] for node in ordered}) == 1:
+            layers.append(ordered)
+    return layers
 
 
 def _mix(colour: tuple[int, int, int], amount: float) -> str:
@@ -368,6 +398,12 @@ def draw_graph(
                 if parent in drawn_set:
                     edge(f"v{index[parent]}", op_name, parent in on_path)
         edge(op_name, f"v{i}", lit)
+
+    for units in _layers(drawn, inputs):
+        with graph.subgraph() as layer:  # invisible edges keep a layer's units in index order
+            layer.attr(rank="same")
+            for upper, lower in itertools.pairwise(units):
+                layer.edge(f"v{index[upper]}", f"v{index[lower]}", style="invis")
 
     notes = []
     if highlight is not None:

@@ -480,6 +480,13 @@ def test_units_are_drawn_in_index_order_zero_on_top() -> None:
     at = svg_text_positions(draw_graph(loss).pipe(format="svg"))
     for first, second in [("z1[0]", "z1[1]"), ("a1[0]", "a1[1]"), ("z2[0]", "z2[1]")]:
         assert at[first][1] < at[second][1], (first, second)  # SVG's y grows downwards
+    model = nn.MLP(2, [3, 3, 1], activation="tanh", seed=0)  # where dot alone reorders units
+    deep = nn.half_sse([model([0.5, -1.0])], [1.0])  # type: ignore[list-item]
+    deep.backward()
+    at = svg_text_positions(draw_graph(deep).pipe(format="svg"))
+    for stem in ("z1", "a1", "z2", "a2"):
+        ys = [at[f"{stem}[{j}]"][1] for j in range(3)]
+        assert ys == sorted(ys), (stem, ys)
     # one neuron: its inputs top to bottom as the weighted sum reads them, w0 x0 w1 x1 b
     neuron = nn.Neuron.from_weights([0.5, -0.25], 0.1, activation="tanh")
     out = neuron([Value(1.0, label="x[0]"), Value(2.0, label="x[1]")])
