@@ -7,23 +7,29 @@ wrt)` writes d(root)/d(wrt) path by path, as text (`str`) or Markdown with LaTeX
 do, and its `.check(claims)` finds where a learner's own derivation first went wrong;
 `check_values(root, claims)` does the same for claimed data and grads of any graph.
 `find(root, label)` gets a node by its label, or by the name both print (`x[0]#2`, `t3`), e.g.
-to read an intermediate gradient. All of them only read the graph.
+to read an intermediate gradient. `backward_steps(root)` lists the backward sweep node by node,
+as a text or Markdown table. All of them only read the graph.
 """
 
 from viz._names import find
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
+from viz.steps import BackwardSteps, Contribution, Step, backward_steps
 from viz.worked import CheckReport, Slip, WorkedExample, check_values, worked_example
 
 __all__ = [
+    "BackwardSteps",
     "ChainPath",
     "CheckReport",
+    "Contribution",
     "Derivation",
     "DotNotFoundError",
     "Factor",
     "Group",
     "Slip",
+    "Step",
     "WorkedExample",
+    "backward_steps",
     "check_values",
     "draw_dot",
     "draw_graph",
