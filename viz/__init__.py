@@ -8,6 +8,7 @@ Both only read the graph.
 
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
+from viz.page import Page, page
 
 __all__ = [
     "ChainPath",
@@ -15,8 +16,10 @@ __all__ = [
     "DotNotFoundError",
     "Factor",
     "Group",
+    "Page",
     "draw_dot",
     "draw_graph",
     "explain",
+    "page",
     "render",
 ]

@@ -326,9 +326,11 @@ def test_public_names_are_pinned() -> None:
         "DotNotFoundError",
         "Factor",
         "Group",
+        "Page",
         "draw_dot",
         "draw_graph",
         "explain",
+        "page",
         "render",
     ]
     assert not hasattr(viz, "Path")  # pathlib.Path's name; a path of the chain rule is ChainPath
