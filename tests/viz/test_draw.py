@@ -321,12 +321,16 @@ def test_render_needs_a_format_and_a_drawable() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert viz.__all__ == [
+        "BackwardSteps",
         "ChainPath",
+        "Contribution",
         "Derivation",
         "DotNotFoundError",
         "Factor",
         "Group",
         "Page",
+        "Step",
+        "backward_steps",
         "draw_dot",
         "draw_graph",
         "explain",
