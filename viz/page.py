@@ -492,8 +492,9 @@ _SCRIPT = """
     element.textContent = text;
     if (fontSize) { element.setAttribute("font-size", fontSize); }
     const width = element.getComputedTextLength();
-    if (room > 0 && width > room * 1.05 && fontSize) {
-      element.setAttribute("font-size", (parseFloat(fontSize) * room / width).toFixed(2));
+    // the field has some padding: a slightly longer text (a bold one) still fits
+    if (room > 0 && width > room * 1.2 && fontSize) {
+      element.setAttribute("font-size", (parseFloat(fontSize) * room * 1.2 / width).toFixed(2));
     }
   }
 

@@ -86,7 +86,8 @@ def screenshot(driver: Any, page: Path, png: Path, steps: int, select: str | Non
     click_next(driver, steps)
     if select is not None:
         driver.find_element(By.CSS_SELECTOR, f'g.node[data-label="{select}"]').click()
-        ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()
+    # the pointer away from the controls and boxes, so nothing shows as hovered
+    ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()
     size = driver.execute_script(
         "const e = document.documentElement; return [e.scrollWidth, e.scrollHeight];"
     )
@@ -121,7 +122,7 @@ def readme_picture(png: Path) -> Path:
         assert page.path is not None
         forward = 5  # the ops: two products, two sums, tanh
         with chromium(width=1200, height=800, scale=2.0) as driver:
-            return screenshot(driver, page.path, png, steps=forward + 4, select="w1")
+            return screenshot(driver, page.path, png, steps=forward + 5, select="w1")
 
 
 if __name__ == "__main__":
