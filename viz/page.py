@@ -208,7 +208,7 @@ def _frames(
             more = len(passed) - MAX_LISTED
             said += "; " + "; ".join(passed[:MAX_LISTED])
             said += f"; and {more} more" if more > 0 else ""
-        elif step.node.op is None:
+        elif step.node.op is None and step.node is not root:
             said += " (a leaf: nothing to pass on)"
         frames.append(
             {"phase": "backward", "node": i, "status": f"backward step {k} of {n_backward}: {said}"}

@@ -101,6 +101,15 @@ def test_the_page_changes_no_gradient():
     assert all(node.grad == 0.0 for node in topological_order(L) if node is not v["a"])
 
 
+def test_a_leaf_alone_and_a_top_to_bottom_drawing_make_pages_too():
+    x = Value(3.0, label="x")
+    statuses = [frame["status"] for frame in embedded(viz.page(x))["frames"]]
+    assert statuses[1] == "backward step 1 of 1: x.grad = 1 (the seed: ∂x/∂x = 1)"
+    L, _ = shared_graph()
+    page = viz.page(L, rankdir="TB")
+    assert page.html.count("data-label=") == len(topological_order(L))
+
+
 def test_a_label_cannot_break_out_of_the_page():
     x = Value(2.0, label=HOSTILE)
     y = Value(-1.0, label='"quoted" & <tagged>')
@@ -211,6 +220,18 @@ def test_stepping_through_shows_the_engines_gradients(driver, tmp_path):
     assert sorted(i for i, _ in shown) == list(range(len(order)))
     for i, grad in shown:
         assert float(grad) == pytest.approx(order[i].grad, rel=1e-12, abs=1e-15), order[i]
+    # each number fits in its box at the drawing's type size, though the drawing was made
+    # with every grad still 0
+    overflow = driver.execute_script(
+        "return Array.from(document.querySelectorAll('g.node[data-grad]')).filter(function (g) {"
+        "  const box = g.querySelector('polygon').getBBox();"
+        "  const grad = g.querySelector('text.grad'), data = g.querySelector('text.data');"
+        "  const text = grad.getBBox();"
+        "  return text.x < box.x - 0.5 || text.x + text.width > box.x + box.width + 0.5"
+        "    || grad.getAttribute('font-size') !== data.getAttribute('font-size');"
+        "}).map(function (g) { return g.getAttribute('data-label'); });"
+    )
+    assert overflow == []
     grads = shown_grads(driver)
     # closed form, independent of the engine: dL/dc = 2c, dL/da = b(e + d·(1-e²)) + d(1-e²)
     a, b, c = 0.7, -1.3, 0.4
