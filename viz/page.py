@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from autodiff import Value, topological_order
-from autodiff.checks import shown
+from autodiff.checks import one_of, shown
 from viz._names import Names, number, require_precision, require_value
 from viz.draw import RANKDIRS, draw_graph
 from viz.explain import explain
@@ -90,8 +90,7 @@ def page(
     """
     where = "page"
     require_value(root, where, "root")
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"{where}: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    one_of(rankdir, RANKDIRS, f"{where}: rankdir")
     require_precision(precision, where)
     target = None if path is None else _path(path, where)
 

@@ -134,7 +134,11 @@ def test_jupyter_shows_the_page_in_an_iframe_so_its_script_runs():
     [
         (lambda: viz.page(3.0), TypeError, "page: root must be a Value, got float"),
         (lambda: viz.page(Value(1.0), path=7), TypeError, r"path must be a str .*\(got int 7\)"),
-        (lambda: viz.page(Value(1.0), rankdir="up"), ValueError, "page: rankdir must be one of"),
+        (
+            lambda: viz.page(Value(1.0), rankdir="up"),
+            ValueError,
+            r"page: rankdir must be one of 'LR', .*\(got 'up'\)",
+        ),
         (lambda: viz.page(Value(1.0), precision=0), ValueError, "page: precision must be"),
     ],
 )
@@ -333,3 +337,22 @@ def test_without_the_browser_the_tests_say_how_to_install_it(monkeypatch):
     assert reason is not None and reason.startswith("needs chromium, chromedriver")
     assert "apt-get install chromium chromium-driver" in reason
     assert "pip install selenium" in reason
+
+
+def test_the_jupyter_iframe_runs_the_page(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    L, _ = shared_graph()
+    notebook_output = tmp_path / "output.html"
+    notebook_output.write_text(f"<!DOCTYPE html><body>{viz.page(L)._repr_html_()}</body>")
+    driver.get_log("browser")
+    driver.get(notebook_output.as_uri())
+    driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
+    try:
+        assert status(driver).startswith("start")
+        driver.find_element(By.CSS_SELECTOR, "button#next").click()
+        assert status(driver).startswith("forward step 1 of")
+    finally:
+        driver.switch_to.default_content()
+    errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
