@@ -1,16 +1,21 @@
-"""Draw a graph with graphviz: one record per Value, one small node per operation.
+"""Draw a graph with graphviz: one box per Value, one small node per operation, ready for slides.
 
 The drawing only reads the graph. Nodes are named by their position in the topological order
 (`v0`, `v1`, ..., the op that made `v7` is `v7op`), so the same expression always gives the same
-DOT text. Records are titled with the names `explain` uses: unlabelled results are
-`t<position>`, and a label shared by several Values gets `@position`.
+DOT text and the same picture. Boxes are titled with the names `explain` uses: unlabelled
+results are `t<position>`, a label shared by several Values gets `@position`, and a constant is
+called by its number. Nodes are written in reading order (an op's first input first), so the
+units of a layer are drawn in index order, 0 on top. A box's fill shows its gradient at a
+glance: blue for positive, red for negative, deeper for larger |grad|; a legend says so.
 """
 
 from __future__ import annotations
 
+import html
+import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +26,17 @@ from viz._names import Names, number, require_precision, require_value
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 MAX_NODES = 500
-HIGHLIGHT = {"color": "#c2410c", "fillcolor": "#fed7aa", "style": "filled", "penwidth": "2"}
-HIGHLIGHT_EDGE = {"color": "#c2410c", "penwidth": "2"}
+MAX_LABEL = 60  # characters of a label shown; dot rejects strings over 16384 characters
+FONT = "Helvetica,Arial,sans-serif"  # Liberation Sans where Helvetica and Arial are missing
+INK = "#1f2937"
+LINE = "#6b7280"
+FAINT = "#9ca3af"
+OP_FILL = "#f3f4f6"
+POSITIVE = (0x93, 0xC5, 0xFD)  # the fill of the largest positive grad: a light blue
+NEGATIVE = (0xFC, 0xA5, 0xA5)  # and of the largest negative one: a light red
+NOT_A_NUMBER = "#e5e7eb"
+PATH = {"color": INK, "penwidth": "2.5"}
+BREAK = '<br align="left"/>'  # a line break in the legend, the line before it left-aligned
 
 INSTALL_DOT = (
     "the graphviz program `dot` was not found on PATH. Install it with "
@@ -56,34 +70,49 @@ class Drawing(graphviz.Digraph):
             raise DotNotFoundError("pipe") from error
 
 
-_RECORD_SPECIAL = {
-    "\\": "\\\\",
-    '"': '\\"',
-    "{": "\\{",
-    "}": "\\}",
-    "|": "\\|",
-    "<": "\\<",
-    ">": "\\>",
-    "\n": "\\n",
-    "\r": "\\n",
-}
+_QUOTED_SPECIAL = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\n", "&": "&amp;"}
 
 
-def escape(text: str, record: bool = True) -> str:
-    """`text` as literal characters inside a quoted DOT label (a record field if `record`).
+def escape(text: str) -> str:
+    """`text` as literal characters inside a quoted DOT label (an op's node).
 
     Backslashes and quotes are escaped so they can neither end the string nor start an escape
-    sequence; in records so are the field syntax characters; newlines become DOT's line break.
+    sequence; `&` is written `&amp;` since dot decodes entities in labels; newlines become
+    DOT's line break.
     """
     out = []
     for c in text:
-        if c in _RECORD_SPECIAL and (record or c in '\\"\n\r'):
-            out.append(_RECORD_SPECIAL[c])
+        if c in _QUOTED_SPECIAL:
+            out.append(_QUOTED_SPECIAL[c])
         elif ord(c) < 32 or c == "\x7f":
             out.append(" ")
         else:
             out.append(c)
     return "".join(out)
+
+
+def html_text(text: str) -> str:
+    """`text` as literal characters in a graphviz HTML-like label; newlines become line breaks.
+
+    Markup characters become entities; a backslash is doubled, since dot reads `\\N`, `\\G`
+    as the node's and the graph's names even there (and decodes entities first).
+    """
+    out = []
+    for c in text:
+        if c in "\n\r":
+            out.append("<br/>")
+        elif c == "\\":
+            out.append("\\\\")
+        elif ord(c) < 32 or c == "\x7f":
+            out.append(" ")
+        else:
+            out.append(html.escape(c))
+    return "".join(out)
+
+
+def shorten(text: str, limit: int = MAX_LABEL) -> str:
+    """`text` cut to `limit` characters, the last an ellipsis, when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _positive_int(x: Any, where: str, what: str) -> int:
@@ -108,6 +137,80 @@ def _op_label(node: Value, precision: int) -> str:
     return f"{op.symbol}{fixed}" if not op.symbol.isalnum() else f"{op.symbol}({fixed})"
 
 
+def _reading_order(root: Value, inputs: Callable[[Value], Sequence[Value]]) -> list[Value]:
+    """Every node `root` depends on, each after its inputs, an op's first input first.
+
+    Graphviz keeps the order in which nodes are written where the layout leaves a choice, so
+    writing them in this order draws the inputs of an op, and the units of a layer, in index
+    order. A depth-first walk with an explicit stack: no recursion limit.
+    """
+    out: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            out.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in reversed(inputs(node)) if parent not in seen)
+    return out
+
+
+def _mix(colour: tuple[int, int, int], amount: float) -> str:
+    """`colour` mixed into white: 0 gives white, 1 the colour itself."""
+    r, g, b = (round(255 + (c - 255) * amount) for c in colour)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def grad_fill(grad: float, largest: float) -> str:
+    """A box's fill for its gradient: blue if positive, red if negative, white if zero.
+
+    The depth grows with |grad| / largest, through a square root so that gradients a hundred
+    times smaller than the largest still show.
+    """
+    if grad != grad:
+        return NOT_A_NUMBER
+    if grad == 0.0 or largest == 0.0:
+        return "#ffffff"
+    share = min(1.0, abs(grad) / largest) if largest != math.inf else 1.0
+    return _mix(POSITIVE if grad > 0 else NEGATIVE, 0.12 + 0.88 * math.sqrt(share))
+
+
+def _plain(x: Any) -> float:
+    """A gradient as a float (one made with create_graph=True is a Value)."""
+    return float(x.data if isinstance(x, Value) else x)
+
+
+def _legend(notes: Sequence[str], largest: float | None, precision: int) -> str:
+    """An HTML-like table that says what the fills mean (when grads are shown) and `notes`."""
+
+    def swatch(fill: str, text: str) -> str:
+        return (
+            f'<tr><td bgcolor="{fill}" border="1" color="{FAINT}" width="14" height="10"></td>'
+            f'<td align="left">{text}</td></tr>'
+        )
+
+    def note(text: str) -> str:
+        return f'<tr><td colspan="2" align="left" balign="left">{text}</td></tr>'
+
+    rows = []
+    if largest is not None:
+        rows += [
+            note("<b>fill: grad</b>"),
+            swatch(_mix(POSITIVE, 1.0), "positive"),
+            swatch(_mix(NEGATIVE, 1.0), "negative"),
+            swatch("#ffffff", "zero"),
+            note(f"paler: smaller |grad|{BREAK}(largest {html_text(number(largest, precision))})"),
+        ]
+    rows += [note(text) for text in notes]
+    table = '<table border="0" cellborder="0" cellspacing="1" cellpadding="1">'
+    return f"<{table}{''.join(rows)}</table>>"
+
+
 def draw_graph(
     root: Value,
     rankdir: str = "LR",
@@ -115,19 +218,24 @@ def draw_graph(
     *,
     precision: int = 4,
     highlight: Value | None = None,
+    only_paths_from: Value | None = None,
+    legend: bool = True,
     max_nodes: int = MAX_NODES,
     collapse_linear: bool = True,
     format: str = "svg",
 ) -> graphviz.Digraph:
     """A `graphviz.Digraph` of everything `root` depends on; displays inline in Jupyter.
 
-    Each Value is a record `{ label | data | grad }` (grads hidden with `show_grad=False`,
-    numbers to `precision` significant digits); each operation is a small node between its
-    inputs and its result. `highlight` colours every path from that Value to `root`.
-    A neuron's weighted sum (the `linear` op that `nn` records) is one node `Σw·x+b`; with
-    `collapse_linear=False` it is drawn term by term, a `*` per weight and one `+`.
-    Graphs with more than `max_nodes` Values raise a ValueError instead of an unreadable picture.
-    A fixed parameter of an op (the 2 of `x**2`) is written into the op's node.
+    Each Value is a box with its name, `data` and `grad` (grads hidden with `show_grad=False`,
+    numbers to `precision` significant digits), filled by the sign and size of its gradient;
+    each operation is a small node between its inputs and its result. A constant is named by
+    its number; a fixed parameter of an op (the 2 of `x**2`) is written into the op's node.
+    `highlight` draws every path from that Value to `root` in bold; `only_paths_from` draws
+    nothing but those paths (the other inputs of their ops are left out). A `legend` says what
+    the fills and the bold lines mean. A neuron's weighted sum (the `linear` op that `nn`
+    records) is one node `Σw·x+b`; with `collapse_linear=False` it is drawn term by term.
+    Labels longer than MAX_LABEL (60) characters are cut, ending in "…". Graphs with more
+    than `max_nodes` Values raise a ValueError instead of an unreadable picture.
     """
     where = "draw_graph"
     require_value(root, where, "root")
@@ -135,8 +243,9 @@ def draw_graph(
         raise ValueError(f"{where}: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
     require_precision(precision, where)
     _positive_int(max_nodes, where, "max_nodes")
-    if highlight is not None:
-        require_value(highlight, where, "highlight")
+    for what, chosen in (("highlight", highlight), ("only_paths_from", only_paths_from)):
+        if chosen is not None:
+            require_value(chosen, where, what)
 
     order = topological_order(root)
     if len(order) > max_nodes:
@@ -147,76 +256,132 @@ def draw_graph(
     names = Names(order, precision)
     index = names.index
 
-    on_path: set[Value] = set()
-    if highlight is not None:
-        if highlight not in index:
-            raise ValueError(
-                f"{where}: highlight must be a Value that root depends on, got {highlight!r}"
-            )
-        on_path.add(highlight)
+    def paths_from(start: Value, what: str) -> set[Value]:
+        if start not in index:
+            raise ValueError(f"{where}: {what} must be a Value that root depends on, got {start!r}")
+        on = {start}
         for node in order:
-            if any(p in on_path for p in _differentiable(node)):
-                on_path.add(node)
+            if any(p in on for p in _differentiable(node)):
+                on.add(node)
+        return on
 
-    # a leaf used only as an op's fixed parameter is written into that op's node instead
-    drawn = {root}
-    for node in order:
-        drawn.update(_differentiable(node))
+    on_path = set() if highlight is None else paths_from(highlight, "highlight")
+    kept = set(order) if only_paths_from is None else paths_from(only_paths_from, "only_paths_from")
+
+    def inputs(node: Value) -> list[Value]:
+        """The drawn inputs of a node's op, a linear op's as its terms w_k, x_k in turn."""
+        parents = list(_differentiable(node))
+        if node.op is not None and node.op.name == "linear":
+            n = len(node.parents) // 2
+            parents = [*(v for k in range(n) for v in (parents[k], parents[n + k])), parents[-1]]
+        return [p for p in parents if p in kept] if node is not only_paths_from else []
+
+    drawn = _reading_order(root, inputs)
+    largest = max((abs(_plain(node.grad)) for node in drawn), default=0.0)
 
     graph = Drawing(
         format=format,
-        graph_attr={"rankdir": rankdir},
-        node_attr={"fontsize": "11"},
+        graph_attr={
+            "rankdir": rankdir,
+            "fontname": FONT,
+            "fontsize": "11",
+            "nodesep": "0.12",
+            "ranksep": "0.2",
+            "pad": "0.1",
+        },
+        node_attr={"fontname": FONT, "fontsize": "11", "fontcolor": INK, "color": FAINT},
+        edge_attr={"color": LINE, "arrowsize": "0.6", "penwidth": "0.8"},
     )
 
-    def record(name: str, title: str, data: Any, grad: Any, lit: bool) -> None:
-        fields = [escape(title)] if title else []
-        fields.append(f"data {escape(number(data, precision))}")
+    def record(name: str, title: str, data: Any, grad: Any, lit: bool, constant: bool) -> None:
+        rows = []
+        if title:
+            shown = html_text(shorten(title))
+            rows.append(shown if constant else f"<b>{shown}</b>")
+        if not constant:  # a constant's title is its data
+            rows.append(f"data {html_text(number(data, precision))}")
         if show_grad:
-            fields.append(f"grad {escape(number(grad, precision))}")
-        attrs = {"shape": "record"} | (HIGHLIGHT if lit else {})
-        graph.node(name, graphviz.nohtml("{ " + " | ".join(fields) + " }"), **attrs)
+            rows.append(f"grad {html_text(number(grad, precision))}")
+        cells = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
+        fill = grad_fill(_plain(grad), largest) if show_grad else "#ffffff"
+        graph.node(
+            name,
+            f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{cells}</table>>',
+            shape="box",
+            style="rounded,filled",
+            margin="0.06,0.03",
+            fillcolor=fill,
+            **(PATH if lit else {}),
+        )
 
     def operation(name: str, symbol: str, lit: bool) -> None:
-        attrs = {"shape": "ellipse", "fontsize": "10", "height": "0.3", "margin": "0.04,0.02"}
-        attrs |= HIGHLIGHT if lit else {}
-        graph.node(name, graphviz.nohtml(escape(symbol, record=False)), **attrs)
+        graph.node(
+            name,
+            graphviz.nohtml(escape(symbol)),
+            shape="ellipse",
+            style="filled",
+            fillcolor=OP_FILL,
+            fontsize="10",
+            width="0.3",
+            height="0.25",
+            margin="0.03,0.01",
+            **(PATH if lit else {}),
+        )
 
     def edge(tail: str, head: str, lit: bool) -> None:
-        graph.edge(tail, head, **(HIGHLIGHT_EDGE if lit else {}))
+        graph.edge(tail, head, **(PATH if lit else {}))
 
-    for node in order:
-        if node not in drawn:
-            continue
+    drawn_set = set(drawn)
+    for node in drawn:
         i = index[node]
-        title = "" if names.is_constant(node) else names.text(node)
-        record(f"v{i}", title, node.data, node.grad, node in on_path)
-        if node.op is None:
+        constant = names.is_constant(node)
+        title = names.text(node, bracket_negative=False)
+        record(f"v{i}", title, node.data, node.grad, node in on_path, constant)
+        if not inputs(node):
             continue
         op_name = f"v{i}op"
         lit = node in on_path
-        if node.op.name == "linear" and not collapse_linear:
+        if node.op is not None and node.op.name == "linear" and not collapse_linear:
             n = len(node.parents) // 2
-            terms = [(node.parents[k], node.parents[n + k]) for k in range(n)]
-            for k, (w, x) in enumerate(terms):
+            for k in range(n):
+                w, x = node.parents[k], node.parents[n + k]
+                if w not in drawn_set and x not in drawn_set:
+                    continue
                 term_lit = w in on_path or x in on_path
                 mul, term = f"v{i}m{k}", f"v{i}t{k}"
                 operation(mul, "*", term_lit)
-                edge(f"v{index[w]}", mul, w in on_path)
-                edge(f"v{index[x]}", mul, x in on_path)
+                for factor in (w, x):
+                    if factor in drawn_set:
+                        edge(f"v{index[factor]}", mul, factor in on_path)
                 # d(node)/d(term) = 1, so each term's gradient is the node's own
                 title = f"{names.text(w)}·{names.text(x)}"
-                record(term, title, w.data * x.data, node.grad, term_lit)
+                record(term, title, w.data * x.data, node.grad, term_lit, False)
                 edge(mul, term, term_lit)
                 edge(term, op_name, term_lit)
             bias = node.parents[-1]
             operation(op_name, "+", lit)
-            edge(f"v{index[bias]}", op_name, bias in on_path)
+            if bias in drawn_set:
+                edge(f"v{index[bias]}", op_name, bias in on_path)
         else:
             operation(op_name, _op_label(node, precision), lit)
             for parent in _differentiable(node):
-                edge(f"v{index[parent]}", op_name, parent in on_path)
+                if parent in drawn_set:
+                    edge(f"v{index[parent]}", op_name, parent in on_path)
         edge(op_name, f"v{i}", lit)
+
+    notes = []
+    if highlight is not None:
+        notes.append(f"bold: the paths from{BREAK}{html_text(shorten(names.text(highlight)))}")
+    if only_paths_from is not None:
+        start = html_text(shorten(names.text(only_paths_from)))
+        notes.append(f"only the paths from{BREAK}{start}; other inputs{BREAK}are left out")
+    if legend and (show_grad or notes):
+        key = _legend(notes, largest if show_grad else None, precision)
+        graph.node("legend", key, shape="box", style="rounded", margin="0.08,0.05", fontsize="10")
+        with graph.subgraph() as beside_root:  # the legend shares the root's rank
+            beside_root.attr(rank="same")
+            beside_root.node(f"v{index[root]}")
+            beside_root.node("legend")
     return graph
 
 
