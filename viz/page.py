@@ -29,6 +29,7 @@ SVG = "http://www.w3.org/2000/svg"
 MAX_LISTED = 3  # contributions written out in a status line; the rest are counted
 _NODE = re.compile(r"v(\d+)")
 _OP = re.compile(r"v(\d+)op")
+_OUTLINES = {f"{{{SVG}}}{shape}" for shape in ("path", "polygon", "ellipse")}
 _INFIX = {"add": " + ", "sub": " - ", "mul": " · ", "div": " / ", "pow": "^"}
 
 
@@ -98,7 +99,8 @@ def page(
     names = Names(order, precision)
     steps = list(backward_steps(root))
 
-    graph = draw_graph(root, rankdir=rankdir, precision=precision)
+    # the page has its own legend: a box's colour follows the sweep, not the graph's .grad
+    graph = draw_graph(root, rankdir=rankdir, precision=precision, legend=False)
     drawn = _drawn_indices(graph.source)
     frames, timeline = _frames(order, steps, drawn, names)
     widest = {i: max(texts, key=len) for i, texts in timeline.grad_texts.items()}
@@ -290,8 +292,8 @@ def _marked_svg(svg: str, order: Sequence[Value], names: Names) -> str:
 
     A Value's box (`g.node` titled `v<position>`) gets `data-index` and `data-label` and its
     title becomes the Value's name; an operation gets `data-op`; an edge gets `data-op`, the
-    position of the operation it leads into or out of. The data and grad fields are marked
-    with the classes `data` and `grad`.
+    position of the operation it leads into or out of. The box's outline and its data and grad
+    fields are marked with the classes `box`, `data` and `grad`.
     """
     ET.register_namespace("", SVG)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
@@ -317,6 +319,9 @@ def _marked_svg(svg: str, order: Sequence[Value], names: Names) -> str:
         if not (box := _NODE.fullmatch(name)):
             continue
         node = order[int(box[1])]
+        outline = next((e for e in group if e.tag in _OUTLINES), None)
+        if outline is not None:
+            outline.set("class", "box")
         group.set("data-index", box[1])
         group.set("data-label", node.label or names.text(node))
         title.text = f"{names.text(node)}: click for its derivation"
@@ -329,7 +334,8 @@ def _marked_svg(svg: str, order: Sequence[Value], names: Names) -> str:
             if field is not None:
                 field.set("class", cls)
     width, _ = _svg_size(svg)
-    tree.set("style", f"max-width: {width}px")  # fitted to the page, never enlarged
+    # fitted to the page's width, and a small graph enlarged by half at most, to read easily
+    tree.set("style", f"max-width: {round(width * 1.5)}px")
     graph_title = tree.find(f"{g_tag}/{title_tag}")
     if graph_title is not None:
         tree.find(g_tag).remove(graph_title)  # type: ignore[union-attr]
@@ -398,15 +404,16 @@ _CONTROLS = """<nav class="controls">
 _LEGEND = """<ul class="legend">
 <li><span class="swatch current"></span>current step</li>
 <li><span class="swatch edge"></span>edges it reads from or passes gradient along</li>
-<li><span class="swatch reached"></span>gradient complete</li>
+<li><span class="swatch positive"></span><span class="swatch negative"></span>
+gradient complete: positive, negative</li>
 <li><span class="sample partial">grad 0.5</span>sum so far, more to come</li>
 <li><span class="sample">data ?</span>not computed yet</li>
 </ul>"""
 
 _STYLE = """
 :root { --ink: #1f2937; --muted: #6b7280; --line: #d4d4d8; --accent: #c2410c;
-  --accent-soft: #ffedd5; --done: #e0f2fe; --done-line: #0369a1; --pos: #1d4ed8;
-  --neg: #b91c1c; }
+  --accent-soft: #ffedd5; --pos: #1d4ed8; --neg: #b91c1c; --pos-fill: #dbeafe;
+  --neg-fill: #fee2e2; --zero: #f4f4f5; }
 * { box-sizing: border-box; }
 body { margin: 0; padding: 1.25rem 1.5rem 2rem; color: var(--ink); background: #fafafa;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
@@ -429,17 +436,20 @@ button:disabled { color: #a1a1aa; cursor: default; }
 #graph.actual svg { width: auto; max-width: none !important; }
 #graph svg > g > polygon { fill: white; }
 g.node[data-index] { cursor: pointer; }
-g.node[data-index] polygon { pointer-events: all; }
-g.node[data-index]:hover polygon { stroke: var(--accent); }
-g.node.reached polygon { fill: var(--done); stroke: var(--done-line); }
-g.node.current polygon, g.node.current ellipse { fill: var(--accent-soft);
+g.node .box { fill: white; pointer-events: all; }
+g.node[data-op] .box { fill: #f3f4f6; }
+g.node[data-index]:hover .box { stroke: var(--accent); }
+g.node.reached .box { fill: var(--zero); }
+g.node.reached.positive .box { fill: var(--pos-fill); }
+g.node.reached.negative .box { fill: var(--neg-fill); }
+g.node.current .box, g.node[data-index].current .box { fill: var(--accent-soft);
   stroke: var(--accent); stroke-width: 2; }
-g.node.selected polygon { stroke: var(--ink); stroke-width: 2.5; }
+g.node.selected .box { stroke: var(--ink); stroke-width: 2.5; }
 g.edge.lit path { stroke: var(--accent); stroke-width: 2; }
 g.edge.lit polygon { stroke: var(--accent); fill: var(--accent); }
 text.pending, text.partial { fill: var(--muted); font-style: italic; }
-g.node.reached text.grad.positive { fill: var(--pos); font-weight: 600; }
-g.node.reached text.grad.negative { fill: var(--neg); font-weight: 600; }
+g.node.reached.positive text.grad { fill: var(--pos); font-weight: 600; }
+g.node.reached.negative text.grad { fill: var(--neg); font-weight: 600; }
 .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 0.4rem 1.25rem;
   padding: 0; margin: 0.6rem 0 1rem; color: var(--muted); font-size: 0.85rem; }
 .legend li { display: flex; align-items: center; gap: 0.4rem; }
@@ -447,8 +457,9 @@ g.node.reached text.grad.negative { fill: var(--neg); font-weight: 600; }
   border: 1px solid var(--line); }
 .swatch.current { background: var(--accent-soft); border: 2px solid var(--accent); }
 .swatch.edge { height: 0; border: 0; border-top: 2px solid var(--accent); }
-.swatch.reached { background: var(--done); border-color: var(--done-line); }
-.sample { font-family: Times, serif; font-style: italic; }
+.swatch.positive { background: var(--pos-fill); border-color: var(--pos); }
+.swatch.negative { background: var(--neg-fill); border-color: var(--neg); }
+.sample { font-style: italic; }
 #derivation { background: white; border: 1px solid var(--line); border-radius: 6px;
   padding: 0.75rem 1rem; }
 #explain { margin: 0; max-height: 28rem; overflow: auto; white-space: pre-wrap;
@@ -525,10 +536,10 @@ _SCRIPT = """
         setText(item.gradText, gradShown, item.room, item.fontSize);
         item.gradText.classList.toggle("pending", state === "pending");
         item.gradText.classList.toggle("partial", state === "partial");
-        const g = parseFloat(node.grad);
-        item.gradText.classList.toggle("positive", g > 0);
-        item.gradText.classList.toggle("negative", g < 0);
       }
+      const g = parseFloat(node.grad);
+      item.box.classList.toggle("positive", g > 0);
+      item.box.classList.toggle("negative", g < 0);
     }
     for (const op of svg.querySelectorAll("g.node[data-op]")) {
       op.classList.toggle("current", String(current.node) === op.getAttribute("data-op"));

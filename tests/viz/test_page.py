@@ -228,7 +228,7 @@ def test_stepping_through_shows_the_engines_gradients(driver, tmp_path):
     # with every grad still 0
     overflow = driver.execute_script(
         "return Array.from(document.querySelectorAll('g.node[data-grad]')).filter(function (g) {"
-        "  const box = g.querySelector('polygon').getBBox();"
+        "  const box = g.querySelector('.box').getBBox();"
         "  const grad = g.querySelector('text.grad'), data = g.querySelector('text.data');"
         "  const text = grad.getBBox();"
         "  return text.x < box.x - 0.5 || text.x + text.width > box.x + box.width + 0.5"
