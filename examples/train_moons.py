@@ -11,6 +11,8 @@ with relu hidden layers learns to separate them with micrograd's max-margin loss
   smallest margin y·score, each value with the gradient that point's hinge loss sent back to it
   (of its score instead, if even that point is past the margin); the unit drawn is an active
   one, so the gradients are not 0. Needs graphviz's `dot` program.
+- `backprop.html`: the same unit as a page to open in a browser, which plays its forward pass
+  and its backward sweep step by step (self-contained: it works offline). Needs `dot` too.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def command_line() -> OneLineParser:
     return parser
 
 
-def neuron_picture(model: nn.MLP, X: np.ndarray, y: np.ndarray, path: Path) -> str:
-    """Draw a first-layer unit on the training point with the smallest margin, with gradients.
+def neuron_picture(model: nn.MLP, X: np.ndarray, y: np.ndarray, path: Path, page_path: Path) -> str:
+    """Draw a first-layer unit on the training point with the smallest margin, with gradients,
+    and write the page that steps through its backward sweep.
 
     That point (smallest y·score) is the one the network is least sure of. The gradients drawn
     are those of its hinge loss max(0, 1 - y·score), or of its score when even that point is
@@ -81,8 +84,15 @@ def neuron_picture(model: nn.MLP, X: np.ndarray, y: np.ndarray, path: Path) -> s
     except viz.DotNotFoundError:
         source = path.with_suffix(".gv")
         source.write_text(graph.source)
-        return f"skipped {path.name} (graphviz's `dot` is not installed); wrote {source}: {said}"
-    return f"wrote {written}: {said}"
+        return (
+            f"skipped {path.name} and {page_path.name} (graphviz's `dot` is not installed); "
+            f"wrote {source}: {said}"
+        )
+    page = viz.page(unit, page_path)
+    return (
+        f"wrote {written}: {said}\n"
+        f"wrote {page.path}: {unit.label}'s forward pass and backward sweep, step by step"
+    )
 
 
 def plots(model: nn.MLP, X: np.ndarray, y: np.ndarray, history: nn.History, out: Path) -> str:
@@ -130,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         f"after {args.epochs} epochs in {history.seconds:.2f} s"
     )
     print(plots(model, X, y, history, args.out))
-    print(neuron_picture(model, X, y, args.out / "neuron.svg"))
+    print(neuron_picture(model, X, y, args.out / "neuron.svg", args.out / "backprop.html"))
     return 0
 
 

@@ -8,12 +8,14 @@ do, and its `.check(claims)` finds where a learner's own derivation first went w
 `check_values(root, claims)` does the same for claimed data and grads of any graph.
 `find(root, label)` gets a node by its label, or by the name both print (`x[0]#2`, `t3`), e.g.
 to read an intermediate gradient. `backward_steps(root)` lists the backward sweep node by node,
-as a text or Markdown table. All of them only read the graph.
+as a text or Markdown table, and `page(root)` plays it on the drawn graph in a browser. All
+of them only read the graph.
 """
 
 from viz._names import find
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
+from viz.page import Page, page
 from viz.steps import BackwardSteps, Contribution, Step, backward_steps
 from viz.worked import CheckReport, Slip, WorkedExample, check_values, worked_example
 
@@ -26,6 +28,7 @@ __all__ = [
     "DotNotFoundError",
     "Factor",
     "Group",
+    "Page",
     "Slip",
     "Step",
     "WorkedExample",
@@ -35,6 +38,7 @@ __all__ = [
     "draw_graph",
     "explain",
     "find",
+    "page",
     "render",
     "worked_example",
 ]

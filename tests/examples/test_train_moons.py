@@ -25,7 +25,13 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_trains_above_chance_and_writes_its_pictures(tmp_path):
+def assert_self_contained(page: str) -> None:
+    """An HTML page that fetches nothing: no file, script, style or font from elsewhere."""
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, flags=re.I)
+    assert not re.search(r"<script[^>]*\ssrc=|<link[^>]*stylesheet|@import|url\(", page)
+
+
+def test_trains_above_chance_and_writes_its_pictures_and_page(tmp_path):
     result = run("--epochs", "30", "--samples", "120", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"training accuracy ([\d.]+)%", result.stdout).group(1))
@@ -33,8 +39,16 @@ def test_trains_above_chance_and_writes_its_pictures(tmp_path):
     out = tmp_path / "out"  # the default --out, relative to where it runs
     if shutil.which("dot"):
         assert "<svg" in (out / "neuron.svg").read_text()
+        unit = re.search(r"unit (a1\[\d+\]) on training point", result.stdout)[1]
+        said = rf"wrote \S*backprop\.html: {re.escape(unit)}'s forward pass and backward sweep"
+        assert re.search(said, result.stdout)
+        page = (out / "backprop.html").read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+        assert f'data-label="{unit}"' in page and 'data-label="b1[' in page
+        assert_self_contained(page)
     else:
         assert (out / "neuron.gv").stat().st_size > 0
+        assert "skipped neuron.svg and backprop.html" in result.stdout
     if importlib.util.find_spec("matplotlib") is None:
         assert "skipped the PNG plots" in result.stdout
     else:

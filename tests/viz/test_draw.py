@@ -339,6 +339,7 @@ def test_public_names_are_pinned() -> None:
         "DotNotFoundError",
         "Factor",
         "Group",
+        "Page",
         "Slip",
         "Step",
         "WorkedExample",
@@ -348,6 +349,7 @@ def test_public_names_are_pinned() -> None:
         "draw_graph",
         "explain",
         "find",
+        "page",
         "render",
         "worked_example",
     ]
