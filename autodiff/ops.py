@@ -30,7 +30,7 @@ SUB = Op("sub", "-", fn=operator.sub, vfn=np.subtract,
          form=("{0} - {1}",), says=("1", "-1"))
 MUL = Op("mul", "*", fn=operator.mul, vfn=np.multiply,
          local=lambda x, y, out: (y, x),
-         form=("{0} * {1}", r"{0} \cdot {1}"), says=("{1}", "{0}"))
+         form=("{0} · {1}", r"{0} \cdot {1}"), says=("{1}", "{0}"))
 DIV = Op("div", "/", fn=operator.truediv, vfn=np.divide,
          local=lambda x, y, out: (1.0 / y, -out / y),
          form=("{0} / {1}", r"\frac{{{0}}}{{{1}}}"),
@@ -41,7 +41,7 @@ NEG = Op("neg", "-", fn=operator.neg, vfn=np.negative,
          form=("-{0}",), says=("-1",))
 POW = Op("pow", "**", fn=operator.pow, vfn=np.power,  # x ** n, n a plain number
          local=lambda x, n, out: (_power_slope(x, n),),
-         form=("{0} ** {1}", "{{{0}}}^{{{1}}}"),
+         form=("{0} ^ {1}", "{{{0}}}^{{{1}}}"),
          says=("{1}·{0}^({1}-1)",), says_latex=(r"{1}\,{{{0}}}^{{{1}-1}}",), consts=1,
          domain=(Rule(0, lambda x, n: (x == 0) & (n < 0), ZeroDivisionError,
                       "a nonzero base for a negative exponent"),
@@ -49,14 +49,14 @@ POW = Op("pow", "**", fn=operator.pow, vfn=np.power,  # x ** n, n a plain number
                       "a non-negative base for a non-integer exponent")))
 POW_VALUE = Op("pow_value", "**", fn=operator.pow, vfn=np.power,  # x ** y, both Values
          local=lambda x, y, out: (_value_power_slope(x, y), out * _log(x)),
-         form=("{0} ** {1}", "{{{0}}}^{{{1}}}"),
+         form=("{0} ^ {1}", "{{{0}}}^{{{1}}}"),
          says=("{1}·{0}^({1}-1)", "{out}·log {0}"),
          says_latex=(r"{1}\,{{{0}}}^{{{1}-1}}", r"{out}\,\log {0}"),
          domain=(Rule(0, lambda x, y: (x < 0) | ((x == 0) & (y <= 0)), ValueError,
                       "a positive base (or 0 with an exponent > 0) for a Value exponent"),))
 RPOW = Op("rpow", "**", fn=lambda y, c: c**y, vfn=lambda y, c: np.power(c, y),  # c ** y, c fixed
          local=lambda y, c, out: (out * _log(c),),
-         form=("{1} ** {0}", "{{{1}}}^{{{0}}}"),
+         form=("{1} ^ {0}", "{{{1}}}^{{{0}}}"),
          says=("{out}·log {1}",), says_latex=(r"{out}\,\log {1}",), consts=1,
          domain=(Rule(1, lambda y, c: (c < 0) | ((c == 0) & (y <= 0)), ValueError,
                       "a positive base (or 0 with an exponent > 0) for a Value exponent"),))
@@ -82,7 +82,7 @@ RELU = Op("relu", "relu", fn=lambda x: x if x > 0 else 0.0, vfn=lambda x: np.max
 LEAKY_RELU = Op("leaky_relu", "lrelu", fn=lambda x, s: x if x > 0 else s * x,
          vfn=lambda x, s: np.where(x > 0, x, s * x),
          local=lambda x, s, out: (_leaky_step(x, s),),
-         form=("leaky_relu({0}, {1})", r"\operatorname{{lrelu}}\left({0}, {1}\right)"),
+         form=("lrelu({0}, {1})", r"\operatorname{{lrelu}}\left({0}, {1}\right)"),
          says=("1 if {0} > 0 else {1}",), says_latex=(r"1 \text{{ or }} {1}",), consts=1)
 CLAMP = Op("clamp", "clamp", fn=lambda x, lo, hi: min(max(x, lo), hi), vfn=np.clip,
          local=lambda x, lo, hi, out: (_inside(x, lo, hi),),
@@ -238,8 +238,8 @@ def _vlogsumexp(xs: Sequence[np.ndarray]) -> np.ndarray:
 
 def _logsumexp_form(args: Sequence[str], latex: bool) -> str:
     if latex:
-        return r"\log\left(" + " + ".join(f"e^{{{a}}}" for a in args) + r"\right)"
-    return "log(" + " + ".join(f"exp({a})" for a in args) + ")"
+        return rf"\operatorname{{logsumexp}}\left({', '.join(args)}\right)"
+    return f"logsumexp({', '.join(args)})"
 
 
 def _logsumexp_says(name: str, out: str, latex: bool) -> str:

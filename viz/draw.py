@@ -24,7 +24,7 @@ from typing import Any
 
 import graphviz
 
-from autodiff import Value, topological_order
+from autodiff import Value, ops, topological_order
 from viz._names import Names, number, require_precision, require_value
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -301,7 +301,7 @@ def draw_graph(
     def inputs(node: Value) -> list[Value]:
         """The drawn inputs of a node's op, a linear op's as its terms w_k, x_k in turn."""
         parents = list(_differentiable(node))
-        if node.op is not None and node.op.name == "linear":
+        if node.op is ops.LINEAR:
             n = len(node.parents) // 2
             parents = [*(v for k in range(n) for v in (parents[k], parents[n + k])), parents[-1]]
         return [p for p in parents if p in kept] if node is not only_paths_from else []
@@ -371,7 +371,7 @@ def draw_graph(
             continue
         op_name = f"v{i}op"
         lit = node in on_path
-        if node.op is not None and node.op.name == "linear" and not collapse_linear:
+        if node.op is ops.LINEAR and not collapse_linear:
             n = len(node.parents) // 2
             for k in range(n):
                 w, x = node.parents[k], node.parents[n + k]

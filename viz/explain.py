@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from autodiff import Op, Value, gradients, local_derivatives, ops, topological_order
+from autodiff import Value, gradients, local_derivatives, topological_order
 from autodiff.checks import size
 from viz._names import Names, latex_number, number, require_precision, require_value
 
@@ -30,70 +30,6 @@ MAX_CHAIN = MAX_FACTORS + 2  # nodes written in a chain: those the written facto
 EXACT_COUNT_BELOW = 10**30  # larger counts of paths are written in scientific form
 
 T = TypeVar("T")
-
-# ---- how an op's result is written from its inputs (text and LaTeX) ----
-
-Template = Callable[[Sequence[str], Sequence[str]], tuple[str, str]]
-
-
-def _pattern(text: str, latex: str) -> Template:
-    """A fixed pattern in the inputs `{0}`, `{1}`, ... (an op's fixed parameters included)."""
-    return lambda args, tex: (text.format(*args), latex.format(*tex))
-
-
-def _applied(text_name: str, latex_name: str) -> Template:
-    """A function applied to all inputs: tanh(z), lrelu(x, 0.01)."""
-    return lambda args, tex: (
-        f"{text_name}({', '.join(args)})",
-        rf"{latex_name}\left({', '.join(tex)}\right)",
-    )
-
-
-def _sum(args: Sequence[str], tex: Sequence[str]) -> tuple[str, str]:
-    return " + ".join(args), " + ".join(tex)
-
-
-def _linear(args: Sequence[str], tex: Sequence[str]) -> tuple[str, str]:
-    k = len(args) // 2  # inputs are laid out as weights, inputs, bias
-    terms = [f"{args[i]}·{args[k + i]}" for i in range(k)]
-    tex_terms = [rf"{tex[i]} \, {tex[k + i]}" for i in range(k)]
-    return " + ".join([*terms, args[-1]]), " + ".join([*tex_terms, tex[-1]])
-
-
-FORWARD: dict[Op, Template] = {
-    ops.ADD: _pattern("{0} + {1}", "{0} + {1}"),
-    ops.SUB: _pattern("{0} - {1}", "{0} - {1}"),
-    ops.MUL: _pattern("{0} · {1}", r"{0} \cdot {1}"),
-    ops.DIV: _pattern("{0} / {1}", r"\frac{{{0}}}{{{1}}}"),
-    ops.NEG: _pattern("-{0}", "-{0}"),
-    ops.POW: _pattern("{0} ^ {1}", "{{{0}}}^{{{1}}}"),
-    ops.POW_VALUE: _pattern("{0} ^ {1}", "{{{0}}}^{{{1}}}"),
-    ops.EXP: _pattern("exp({0})", "e^{{{0}}}"),
-    ops.SQRT: _pattern("√({0})", r"\sqrt{{{0}}}"),
-    ops.ABS: _pattern("|{0}|", r"\left|{0}\right|"),
-    ops.LOG: _applied("log", r"\log"),
-    ops.TANH: _applied("tanh", r"\tanh"),
-    ops.SIGMOID: _applied("σ", r"\sigma"),
-    ops.SIN: _applied("sin", r"\sin"),
-    ops.COS: _applied("cos", r"\cos"),
-    ops.RELU: _applied("relu", r"\operatorname{relu}"),
-    ops.SOFTPLUS: _applied("softplus", r"\operatorname{softplus}"),
-    ops.LEAKY_RELU: _applied("lrelu", r"\operatorname{lrelu}"),
-    ops.CLAMP: _applied("clamp", r"\operatorname{clamp}"),
-    ops.LOGSUMEXP: _applied("logsumexp", r"\operatorname{logsumexp}"),
-    ops.SUM: _sum,
-    ops.LINEAR: _linear,
-}
-"""How `explain` writes each op's result from its inputs; an op missing here is written as
-its symbol applied to its inputs."""
-
-
-def _forward(op: Op) -> Template:
-    if op in FORWARD:
-        return FORWARD[op]
-    name = op.name.replace("_", r"\_")
-    return _applied(op.symbol, rf"\operatorname{{{name}}}")
-
 
 # ---- the document: blocks of pieces, each piece in both forms ----
 
@@ -514,7 +450,7 @@ def _definition(node: Value, names: Names) -> Definition:
         )
     args = [names.text(q) for q in node.parents]
     tex = [names.latex(q) for q in node.parents]
-    text, latex = _forward(node.op)(args, tex)
+    text, latex = node.op.expression(args), node.op.expression(tex, latex=True)
     return Definition(
         node, name, f"{name} = {text} = {value}", f"{tex_name} = {latex} = {tex_value}"
     )
@@ -569,7 +505,7 @@ def _local_failure(node: Value, error: Exception, names: Names) -> Exception:
     """The error of a local derivative that cannot be computed, naming the op and its inputs."""
     assert node.op is not None
     args = [names.text(q) for q in node.parents]
-    expression = _forward(node.op)(args, [names.latex(q) for q in node.parents])[0]
+    expression = node.op.expression(args)
     inputs = ", ".join(
         f"{names.text(q)} = {q.data!r}" for q in node.parents if not names.is_constant(q)
     )

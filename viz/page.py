@@ -30,7 +30,6 @@ MAX_LISTED = 3  # contributions written out in a status line; the rest are count
 _NODE = re.compile(r"v(\d+)")
 _OP = re.compile(r"v(\d+)op")
 _OUTLINES = {f"{{{SVG}}}{shape}" for shape in ("path", "polygon", "ellipse")}
-_INFIX = {"add": " + ", "sub": " - ", "mul": " · ", "div": " / ", "pow": "^"}
 
 
 class Page:
@@ -240,31 +239,16 @@ def _bracketed(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _formula(node: Value, names: Names) -> str:
-    """How a Value is computed from its parents, in their names: `a · b`, `tanh(z)`."""
+def _formula(node: Value, names: Names, width: int = 80) -> str:
+    """How a Value is computed from its parents, in their names (`a · b`, `tanh(z)`), cut to
+    `width` characters; an op's fixed parameters are written as their numbers."""
     op = node.op
     assert op is not None  # only called for results of an op
-    p = names.precision
     n = len(node.parents) - op.consts
     args = [names.text(parent) for parent in node.parents[:n]]
-    fixed = [number(parent.data, p) for parent in node.parents[n:]]
-    if op.name == "neg":
-        return f"-{args[0]}"
-    if op.name in _INFIX and len(args) + len(fixed) == 2:
-        return _INFIX[op.name].join([*args, *fixed])
-    if op.name == "linear":
-        k = (len(args) - 1) // 2
-        terms = [f"{args[t]}·{args[k + t]}" for t in range(k)]
-        return " + ".join(_listed([*terms, args[-1]]))
-    if op.name == "sum":
-        return " + ".join(_listed(args))
-    return f"{op.symbol}({', '.join(_listed([*args, *fixed]))})"
-
-
-def _listed(items: list[str], keep: int = 6) -> list[str]:
-    if len(items) <= keep:
-        return items
-    return [*items[: keep - 1], "…", items[-1]]
+    fixed = [number(parent.data, names.precision) for parent in node.parents[n:]]
+    text = op.expression([*args, *fixed])
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _reserve_grad_width(
