@@ -8,12 +8,12 @@ plain numbers (nestable for higher derivatives), `no_grad`, `gradcheck` against 
 differences, and `trace`, which records a graph once and replays it over numpy batches.
 """
 
-from autodiff.backward import gradient_map, local_derivatives, topological_order
+from autodiff.backward import gradient_map, topological_order
 from autodiff.collector import collector_paused
 from autodiff.functional import grad, gradients, no_grad, value_and_grad
 from autodiff.gradcheck import GradcheckError, check_gradient, gradcheck
 from autodiff.nary import linear, logsumexp, sum_values
-from autodiff.op import Op
+from autodiff.op import Op, local_derivatives
 from autodiff.ops import OPS
 from autodiff.tape import Tape, trace
 from autodiff.value import Value

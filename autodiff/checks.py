@@ -124,10 +124,7 @@ def as_float(data: Any, where: str, label: str = "") -> float:
     try:
         number = float(data)
     except OverflowError:
-        digits = int(data.bit_length() * math.log10(2)) + 1  # str() of a huge int fails too
-        raise OverflowError(
-            f"{where}: an int of about {digits} digits is too large for a float"
-        ) from None
+        raise OverflowError(f"{where}: {shown(data)} is too large for a float") from None
     if not math.isfinite(number):
         raise ValueError(f"{where}: expected a finite number, got {number}{labelled(label)}")
     return number
@@ -194,3 +191,10 @@ def seed(x: Any, where: str) -> int | np.random.Generator | None:
     if isinstance(x, bool | np.bool_) or not isinstance(x, numbers.Integral) or x < 0:
         raise ValueError(f"{where} must be an int >= 0, a numpy Generator or None (got {shown(x)})")
     return int(x)
+
+
+def is_real(x: Any) -> bool:
+    """True for a real number other than a bool: numpy scalars and 0-d arrays count."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)

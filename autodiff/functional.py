@@ -10,7 +10,18 @@ from typing import Any
 
 from autodiff import checks
 from autodiff.backward import gradient_map
-from autodiff.value import EAGER, RECORDING, NoGrad, Value
+from autodiff.op import Op
+from autodiff.value import EAGER, RECORDING, Eager, Value, make_node
+
+
+class NoGrad(Eager):
+    """The interpreter inside `no_grad()`: numbers only, results are leaves with no parents."""
+
+    name = "no_grad"
+
+    def apply(self, op: Op, parents: tuple[Value, ...]) -> Value:
+        return make_node(op.evaluate(parents), (), None)
+
 
 NO_GRAD = NoGrad()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from autodiff import ops
 from autodiff.op import Op
-from autodiff.value import Number, Value, apply, lift
+from autodiff.value import Value, apply, lift
 
 
 def sum_values(values: Any) -> Value:
@@ -25,7 +25,7 @@ def logsumexp(values: Any) -> Value:
     return apply(ops.LOGSUMEXP, terms)
 
 
-def linear(weights: Any, inputs: Any, bias: Value | Number = 0.0) -> Value:
+def linear(weights: Any, inputs: Any, bias: Value | float = 0.0) -> Value:
     """b + Σ w_i·x_i as one node: a neuron's weighted sum, the seeds' z = w·x + b."""
     ws = _values(weights, ops.LINEAR)
     xs = _values(inputs, ops.LINEAR)

@@ -78,3 +78,16 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+def local_derivatives(node: Any, as_values: bool = False) -> tuple[Any, ...]:
+    """d(node)/d(parent) for each parent but the op's fixed parameters (its last `consts`),
+    from the op's row; `as_values` builds them from Values, for gradients of gradients."""
+    op = node.op
+    if op is None:
+        return ()
+    if not as_values:
+        return op.local(*[p.data for p in node.parents], node.data)
+    split = len(node.parents) - op.consts
+    fixed = [p.data for p in node.parents[split:]]
+    return op.local(*node.parents[:split], *fixed, node)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -200,8 +200,18 @@ def _vsoftplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-_ON_FLOATS = {"exp": math.exp, "sin": math.sin, "cos": math.cos, "sigmoid": _sigmoid}
-_ON_ARRAYS = {"exp": np.exp, "sin": np.sin, "cos": np.cos, "sigmoid": _vsigmoid}
+_ON_FLOATS: dict[str, Callable[[float], float]] = {
+    "exp": math.exp,
+    "sin": math.sin,
+    "cos": math.cos,
+    "sigmoid": _sigmoid,
+}
+_ON_ARRAYS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "exp": np.exp,
+    "sin": np.sin,
+    "cos": np.cos,
+    "sigmoid": _vsigmoid,
+}
 
 
 def _power_slope(x: Any, n: Any) -> Any:

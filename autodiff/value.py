@@ -9,19 +9,15 @@ again and replayed over batches. `backward()` (in backward.py) then applies the 
 from __future__ import annotations
 
 import math
-import numbers
 from contextvars import ContextVar
 from typing import Any, TypeAlias
 
-import numpy as np
-
 import autodiff.backward as reverse_mode
 from autodiff import ops
-from autodiff.checks import as_float, shown
-from autodiff.op import Op
+from autodiff.checks import as_float, is_real, shown
+from autodiff.op import Op, local_derivatives
 
-Number = int | float
-Operand: TypeAlias = "Value | int | float"  # a Value or a plain number
+Operand: TypeAlias = "Value | float"  # a Value or a plain number (an int is fine too)
 
 
 class Value:
@@ -54,14 +50,14 @@ class Value:
     # op reads as a list.
     # fmt: off
     def __add__(self, other: Operand) -> Value: return binary(ops.ADD, self, other)
-    def __radd__(self, other: Number) -> Value: return binary(ops.ADD, other, self)
+    def __radd__(self, other: float) -> Value: return binary(ops.ADD, other, self)
     def __sub__(self, other: Operand) -> Value: return binary(ops.SUB, self, other)
-    def __rsub__(self, other: Number) -> Value: return binary(ops.SUB, other, self)
+    def __rsub__(self, other: float) -> Value: return binary(ops.SUB, other, self)
     def __mul__(self, other: Operand) -> Value: return binary(ops.MUL, self, other)
-    def __rmul__(self, other: Number) -> Value: return binary(ops.MUL, other, self)
+    def __rmul__(self, other: float) -> Value: return binary(ops.MUL, other, self)
     def __truediv__(self, other: Operand) -> Value: return binary(ops.DIV, self, other)
-    def __rtruediv__(self, other: Number) -> Value: return binary(ops.DIV, other, self)
-    def __rpow__(self, base: Number) -> Value: return binary(ops.RPOW, self, base)
+    def __rtruediv__(self, other: float) -> Value: return binary(ops.DIV, other, self)
+    def __rpow__(self, base: float) -> Value: return binary(ops.RPOW, self, base)
     def __neg__(self) -> Value: return apply(ops.NEG, (self,))
     def __abs__(self) -> Value: return apply(ops.ABS, (self,))
     def exp(self) -> Value: return apply(ops.EXP, (self,))
@@ -82,11 +78,11 @@ class Value:
         return binary(ops.POW, self, exponent)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
-        return apply(ops.LEAKY_RELU, (self, _fixed(slope, ops.LEAKY_RELU, "slope")))
+        return apply(ops.LEAKY_RELU, (self, lift(slope, ops.LEAKY_RELU, "slope")))
 
     def clamp(self, lo: float, hi: float) -> Value:
         """self held within [lo, hi]; slope 1 inside and on the bounds, 0 beyond (as torch)."""
-        bounds = (_fixed(lo, ops.CLAMP, "lo"), _fixed(hi, ops.CLAMP, "hi"))
+        bounds = (lift(lo, ops.CLAMP, "lo"), lift(hi, ops.CLAMP, "hi"))
         if not bounds[0].data <= bounds[1].data:
             raise ValueError(f"clamp: expected lo <= hi, got lo={lo!r} and hi={hi!r}")
         return apply(ops.CLAMP, (self, *bounds))
@@ -111,17 +107,13 @@ class Value:
 
     def _backward(self) -> None:
         """This node's own chain-rule step: each parent's grad grows by local derivative × grad."""
-        for parent, local in zip(self.parents, reverse_mode.local_derivatives(self), strict=False):
+        for parent, local in zip(self.parents, local_derivatives(self), strict=False):
             parent.grad += local * self.grad
 
 
 def binary(op: Op, x: Operand, y: Operand) -> Value:
     """`op` on two operands; a plain number on either side becomes a constant leaf."""
-    if type(x) is not Value:
-        x = lift(x, op)
-    if type(y) is not Value:
-        y = lift(y, op)
-    return apply(op, (x, y))
+    return apply(op, (lift(x, op), lift(y, op)))
 
 
 def apply(op: Op, parents: tuple[Value, ...]) -> Value:
@@ -141,15 +133,6 @@ class Eager:
         """Told of every new leaf Value (a tracer tells constants from parameters this way)."""
 
 
-class NoGrad(Eager):
-    """Compute numbers only: results are leaves, with no parents to remember."""
-
-    name = "no_grad"
-
-    def apply(self, op: Op, parents: tuple[Value, ...]) -> Value:
-        return make_node(op.evaluate(parents), (), None)
-
-
 EAGER = Eager()
 RECORDING: ContextVar[Eager] = ContextVar("autodiff_recording", default=EAGER)
 
@@ -165,30 +148,17 @@ def make_node(data: Any, parents: tuple[Value, ...], op: Op | None) -> Value:
     return node
 
 
-def lift(x: Any, op: Op) -> Value:
-    """A Value for an operand of `op`: itself, or a constant leaf for a plain number."""
-    if isinstance(x, Value):
+def lift(x: Any, op: Op, fixed: str = "") -> Value:
+    """A Value for an operand of `op`: itself, or a constant leaf for a plain number.
+
+    A `fixed` parameter of the op (a slope, a bound) must be a plain number: it gets no gradient.
+    """
+    if isinstance(x, Value) and not fixed:
         return x
-    if type(x) is float or type(x) is int or _is_real(x):
+    if type(x) is float or type(x) is int or is_real(x):
         return Value(x)
-    raise TypeError(f"{op.name}: expected a number or a Value, got {type(x).__name__} {shown(x)}")
-
-
-def _is_real(x: Any) -> bool:
-    """A real number other than a bool: numpy scalars and 0-d arrays count."""
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        x = x[()]
-    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
-
-
-def _fixed(x: Any, op: Op, name: str) -> Value:
-    """An op's fixed parameter (a slope, a bound): a plain number, never differentiated."""
-    if isinstance(x, Value):
-        raise TypeError(
-            f"{op.name}: {name} must be a plain number, got a Value; it is a fixed parameter "
-            "and would get no gradient"
-        )
-    return lift(x, op)
+    expected = f"{fixed} must be a plain number" if fixed else "expected a number or a Value"
+    raise TypeError(f"{op.name}: {expected}, got {type(x).__name__} {shown(x)}")
 
 
 def _short(x: Any) -> str:

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
+import random
+import threading
+import time
 
 import pytest
 
 import autodiff
-from autodiff import Value, collector_paused, gradients, linear, sum_values, topological_order
+from autodiff import (
+    Value,
+    collector_paused,
+    gradient_map,
+    gradients,
+    linear,
+    ops,
+    sum_values,
+    topological_order,
+)
+from autodiff.backward import sweep_order
+from autodiff.value import apply
 
 # ---- one node reached along several paths: the sum over paths ----
 
@@ -339,3 +354,137 @@ def test_backward_leaves_the_collector_on():
     x = Value(2.0)
     (x * x).backward()
     assert gc.isenabled()
+
+
+# ---- reliability: a failed sweep changes nothing, concurrent sweeps never undo each other ----
+
+
+def test_collector_is_never_left_off_when_pauses_in_threads_overlap(monkeypatch):
+    # The race: thread B sees the collector off (A has paused it), A's pause ends and turns it
+    # on, then B turns it off and, having seen it off, never turns it on again. A slow
+    # gc.disable in B opens that window wide.
+    a_inside, a_done = threading.Event(), threading.Event()
+    real_disable = gc.disable
+
+    def slow_disable() -> None:
+        if threading.current_thread().name == "B":
+            a_done.wait(1)
+        real_disable()
+
+    monkeypatch.setattr(gc, "disable", slow_disable)
+
+    def pause_a() -> None:
+        with collector_paused():
+            a_inside.set()
+            time.sleep(0.2)  # B enters meanwhile
+        a_done.set()
+
+    def pause_b() -> None:
+        a_inside.wait(5)
+        with collector_paused():
+            pass
+
+    threads = [threading.Thread(target=pause_a), threading.Thread(target=pause_b, name="B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    on = gc.isenabled()
+    gc.enable()
+    assert on
+
+
+def test_many_threads_pausing_the_collector_at_random_leave_it_on():
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(200):
+            with collector_paused():
+                if rng.random() < 0.5:
+                    time.sleep(0)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert gc.isenabled()
+
+
+class Interrupting:
+    """A stand-in op whose local derivative raises, as Ctrl-C would in the middle of a sweep."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __call__(self, *args: object) -> tuple[float, ...]:
+        raise self.error
+
+
+def graph_with_a_raising_rule(error: BaseException) -> tuple[Value, list[Value]]:
+    """y = tanh(a*b) + a, where tanh's derivative raises: the sweep fails half-way through."""
+    a, b = Value(0.3, "a"), Value(-2.0, "b")
+    product = a * b
+    raising = dataclasses.replace(ops.TANH, name="raising_tanh", local=Interrupting(error))
+    y = apply(raising, (product,)) + a
+    return y, [a, b, product, y]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), ZeroDivisionError("boom")])
+def test_a_backward_stopped_half_way_changes_no_gradient(error):
+    y, nodes = graph_with_a_raising_rule(error)
+    for i, node in enumerate(nodes):
+        node.grad = float(i) + 0.5  # gradients from earlier calls, as a user may have them
+    before = [node.grad for node in nodes]
+    with pytest.raises(type(error)):
+        y.backward()
+    assert [node.grad for node in nodes] == before
+
+
+def test_a_failed_backward_in_one_thread_keeps_what_another_thread_added():
+    # Before, a failed backward restored the grads it had saved, wiping additions made meanwhile.
+    shared = Value(1.5, "w")
+    started, other_done = threading.Event(), threading.Event()
+
+    def slow_failing_rule(*args: object) -> tuple[float, ...]:
+        started.set()
+        other_done.wait(5)
+        raise ZeroDivisionError("boom")
+
+    failing = dataclasses.replace(ops.TANH, name="failing_tanh", local=slow_failing_rule)
+    doomed = apply(failing, (shared * 2.0,))
+
+    def fail() -> None:
+        with pytest.raises(ZeroDivisionError):
+            doomed.backward()
+
+    thread = threading.Thread(target=fail)
+    thread.start()
+    started.wait(5)
+    (shared * 3.0).backward()  # d/dw (3w) = 3, added while the other sweep is under way
+    other_done.set()
+    thread.join(10)
+    assert shared.grad == 3.0
+
+
+def test_gradient_map_touches_no_grad_and_matches_backward():
+    a, b = Value(0.7, "a"), Value(-1.2, "b")
+    y = (a * b).tanh() + a * a
+    grads = gradient_map(y)
+    assert a.grad == b.grad == 0.0
+    t = math.tanh(0.7 * -1.2)
+    assert grads[a] == pytest.approx((1 - t * t) * -1.2 + 2 * 0.7, rel=1e-12)
+    assert grads[b] == pytest.approx((1 - t * t) * 0.7, rel=1e-12)
+    y.backward()
+    assert (a.grad, b.grad) == (grads[a], grads[b])
+
+
+def test_sweep_order_puts_every_node_after_all_of_its_users():
+    a, b = Value(1.0), Value(2.0)
+    shared = a * b
+    y = (shared + a).tanh() * shared + b
+    order = sweep_order(y)
+    position = {node: i for i, node in enumerate(order)}
+    assert order[0] is y and len(order) == len(set(order))
+    for node in order:
+        for parent in node.parents:
+            assert position[parent] > position[node]

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from autodiff import GradcheckError, Value, grad, gradcheck, no_grad, ops
+from autodiff import GradcheckError, Value, grad, gradcheck, gradients, no_grad, ops, trace
 from autodiff.value import apply
 
 # ---- no_grad ----
@@ -210,3 +210,56 @@ def test_argnums_may_be_a_numpy_integer():
 def test_gradcheck_refuses_a_non_positive_step_or_negative_tolerance(option, bad):
     with pytest.raises(ValueError, match=f"gradcheck: {option}"):
         gradcheck(lambda x: x * x, [1.0], **{option: bad})
+
+
+# ---- gradients of chosen nodes, and mistakes inside a trace ----
+
+
+def test_gradients_refuses_a_number_where_a_value_is_asked_for():
+    x = Value(2.0)
+    y = x * x
+    with pytest.raises(TypeError, match=r"gradients: wrt\[1\] must be a Value \(got float 3\.0\)"):
+        gradients(y, [x, 3.0])  # silently gave [4.0, 0.0] before
+
+
+def test_gradients_refuses_a_root_that_is_not_a_value():
+    with pytest.raises(TypeError, match=r"gradients: root must be a Value \(got float 2\.0\)"):
+        gradients(2.0, [Value(1.0)])
+
+
+@pytest.mark.parametrize("inputs", [None, 3.0, "12"])
+def test_gradcheck_refuses_inputs_that_are_not_a_sequence_of_numbers(inputs):
+    with pytest.raises(TypeError, match=r"gradcheck: inputs must be a sequence of numbers"):
+        gradcheck(lambda x: x * x, inputs)
+
+
+def test_no_grad_inside_trace_says_trace_must_record_every_op():
+    def fn(x):
+        with no_grad():
+            return x * 2.0
+
+    with pytest.raises(RuntimeError, match=r"no_grad: not available inside trace\(\)"):
+        trace(fn, 1)
+
+
+def test_backward_inside_trace_points_to_tape_backward():
+    def fn(x):
+        y = x * 2.0
+        y.backward()
+        return y
+
+    with pytest.raises(RuntimeError, match=r"backward: not available inside trace\(\).*Tape"):
+        trace(fn, 1)
+
+
+def test_backward_on_known_numbers_inside_trace_still_works():
+    w = Value(3.0)
+
+    def fn(x):
+        scale = w * w  # the weights' own numbers are known while tracing
+        scale.backward()
+        return x * scale
+
+    tape = trace(fn, 1)
+    assert w.grad == 6.0
+    np.testing.assert_allclose(tape.forward(np.array([[2.0]])), [18.0])

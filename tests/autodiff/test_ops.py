@@ -362,3 +362,17 @@ def test_op_row_domain_rules_on_arrays_agree_with_floats(op):
     for rule in op.domain:
         batched = np.broadcast_to(np.asarray(rule.bad(*columns)), (len(points),))
         assert [bool(b) for b in batched] == [bool(rule.bad(*p)) for p in points]
+
+
+def test_every_row_has_a_name_of_its_own():
+    names = [op.name for op in OPS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("op", OP_PARAMS)
+def test_every_row_writes_its_forward_expression_with_every_input(op):
+    n = 7 if op is autodiff.ops.LINEAR else arity(op)
+    args = [f"q{i}" for i in range(n)]
+    for latex in (False, True):
+        written = op.expression(args, latex=latex)
+        assert all(a in written for a in args), written

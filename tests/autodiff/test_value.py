@@ -136,7 +136,6 @@ def test_bad_operand_on_the_left_is_a_type_error_naming_the_op(name, op, bad):
 @pytest.mark.parametrize(
     ("name", "call"),
     [
-        ("leaky_relu", lambda: Value(1.0).leaky_relu("0.1")),
         ("linear", lambda: linear([Value(1.0)], ["x"], 0.0)),
         ("linear", lambda: linear([Value(1.0)], [Value(1.0)], None)),
         ("sum", lambda: sum_values([Value(1.0), None])),
@@ -385,3 +384,76 @@ def test_an_overflow_message_lists_a_few_inputs_and_counts_the_rest():
         sum_values([Value(1e308, "big")] * 50)
     assert "(46 more)" in str(info.value)
     assert len(str(info.value)) < 300
+
+
+def test_an_int_beyond_pythons_digit_limit_gets_a_message_of_its_own():
+    # 10**5000 has more digits than str() may write: the message must not fail while being built
+    with pytest.raises(OverflowError, match=r"^Value: an int of about 500[01] digits is too large"):
+        Value(10**5000)
+
+
+def test_micrograds_constructor_form_points_to_the_readme_section():
+    a, b = Value(1.0), Value(2.0)
+    for call in (lambda: Value(3.0, (a, b), "+"), lambda: Value(3.0, (a, b))):
+        with pytest.raises(TypeError, match="Coming from micrograd"):
+            call()
+
+
+# ---- micrograd's node attributes, so the lecture's manual backpropagation runs as written ----
+
+
+def test_prev_is_the_set_of_parents_and_op_the_symbol():
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b
+    assert c._prev == {a, b}
+    assert (a * a)._prev == {a}  # a set, as micrograd's: .parents keeps (a, a)
+    assert c._op == "*" and c.tanh()._op == "tanh" and a._op == ""
+
+
+def test_backward_of_one_node_is_its_own_chain_rule_step_only():
+    a, b, c = Value(2.0), Value(-3.0), Value(10.0)
+    e = a * b
+    d = e + c
+    d.grad = 1.0
+    d._backward()
+    assert (e.grad, c.grad, a.grad) == (1.0, 1.0, 0.0)  # one step: nothing reaches a yet
+    e._backward()
+    assert (a.grad, b.grad) == (-3.0, 2.0)  # d(ab)/da = b, d(ab)/db = a
+    a._backward()  # a leaf: nothing to pass on
+    assert a.grad == -3.0
+
+
+def test_backward_of_a_node_using_one_parent_twice_counts_both_uses():
+    a = Value(3.0)
+    square = a * a
+    square.grad = 1.0
+    square._backward()
+    assert a.grad == 6.0  # 2a; micrograd's set of children would give 3
+
+
+# ---- number ** Value is an op of its own: the base is a fixed number, never differentiated ----
+
+
+@pytest.mark.parametrize("y", [0.5, 1.0, 2.0])
+def test_zero_to_a_positive_value_power_has_derivative_zero(y):
+    exponent = Value(y)
+    out = 0.0**exponent
+    out.backward()  # raised ZeroDivisionError for y < 1 when the base's slope was computed
+    assert out.data == 0.0
+    assert exponent.grad == 0.0  # d(0^y)/dy = 0^y log 0 -> 0 for y > 0
+
+
+@pytest.mark.parametrize(("c", "y"), [(2.0, 3.0), (0.5, -1.5), (math.e, 0.3)])
+def test_number_to_a_value_power_has_derivative_c_to_the_y_times_log_c(c, y):
+    exponent = Value(y)
+    out = c**exponent
+    out.backward()
+    assert out.data == pytest.approx(c**y, rel=1e-15)
+    assert exponent.grad == pytest.approx(c**y * math.log(c), rel=1e-14)
+    assert out.parents[0] is exponent and out.op is autodiff.ops.RPOW
+
+
+@pytest.mark.parametrize("slope", ["0.1", None, [0.1]])
+def test_a_fixed_parameter_that_is_not_a_number_is_a_type_error_naming_it(slope):
+    with pytest.raises(TypeError, match=r"^leaky_relu: slope must be a plain number, got"):
+        Value(1.0).leaky_relu(slope)
