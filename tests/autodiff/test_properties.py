@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -19,6 +20,23 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 FAST = settings.get_profile("autodiff-properties")
+MANY = 1000  # examples in each property's `slow` run
+
+
+def check(*strategies: st.SearchStrategy) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Check a property over FAST's examples, and again over MANY as a test marked `slow`.
+
+    The slow copies run with the rest of the suite (CI runs them); `pytest -m "not slow"` leaves
+    them out while working.
+    """
+
+    def register(test: Callable[..., None]) -> Callable[..., None]:
+        many = settings(FAST, max_examples=MANY)(given(*strategies)(test))
+        globals()[f"{test.__name__}_over_many_examples"] = pytest.mark.slow(many)
+        return FAST(given(*strategies)(test))
+
+    return register
+
 
 BOUND = 50.0  # every node stays within ±BOUND so finite differences stay accurate
 
@@ -128,8 +146,7 @@ def root_value(steps, sum_root, kinks):
     return f
 
 
-@FAST
-@given(graphs())
+@check(graphs())
 def test_random_dag_gradients_match_central_differences(graph):
     xs, steps, sum_root = graph
     leaves, root, kinks, _ = build_or_reject(xs, steps, sum_root)
@@ -139,8 +156,7 @@ def test_random_dag_gradients_match_central_differences(graph):
         assert leaf.grad == pytest.approx(numeric_gradient(f, xs, k), rel=1e-6, abs=1e-7), k
 
 
-@FAST
-@given(graphs())
+@check(graphs())
 def test_random_dag_second_derivatives_match_differences_of_gradients(graph):
     xs, steps, sum_root = graph
     leaves, root, kinks, _ = build_or_reject(xs, steps, sum_root)
@@ -163,8 +179,7 @@ def test_random_dag_second_derivatives_match_differences_of_gradients(graph):
             assert second[j] == pytest.approx(numeric, rel=1e-5, abs=1e-6), (k, j)
 
 
-@FAST
-@given(graphs())
+@check(graphs())
 def test_random_dag_backward_gradients_and_create_graph_agree(graph):
     xs, steps, sum_root = graph
     leaves, root, _, nodes = build_or_reject(xs, steps, sum_root)
@@ -181,8 +196,7 @@ def test_random_dag_backward_gradients_and_create_graph_agree(graph):
     assert [leaf.grad for leaf in leaves] == pytest.approx([2 * g for g in once], rel=1e-15)
 
 
-@FAST
-@given(graphs())
+@check(graphs())
 def test_random_dag_topological_order_is_valid_and_complete(graph):
     xs, steps, sum_root = graph
     _, root, _, _ = build_or_reject(xs, steps, sum_root)
@@ -220,8 +234,7 @@ MICRO = {
 }
 
 
-@FAST
-@given(
+@check(
     st.lists(st.floats(-2, 2), min_size=2, max_size=4),
     st.lists(
         st.tuples(st.sampled_from(sorted(MICRO)), st.integers(0, 99), st.integers(0, 99)),
@@ -251,8 +264,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
 METHODS = ["exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs", "sin", "cos", "softplus"]
 
 
-@FAST
-@given(st.sampled_from(METHODS), finite)
+@check(st.sampled_from(METHODS), finite)
 def test_unary_ops_give_a_finite_float_or_raise_never_nan(method, x):
     try:
         out = getattr(Value(x), method)()
@@ -262,8 +274,7 @@ def test_unary_ops_give_a_finite_float_or_raise_never_nan(method, x):
     assert math.isfinite(out.data)
 
 
-@FAST
-@given(
+@check(
     st.sampled_from([operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]),
     finite,
     finite,
