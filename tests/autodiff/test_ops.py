@@ -376,3 +376,13 @@ def test_every_row_writes_its_forward_expression_with_every_input(op):
     for latex in (False, True):
         written = op.expression(args, latex=latex)
         assert all(a in written for a in args), written
+
+
+def test_zero_to_a_value_power_through_the_tape_has_derivative_zero():
+    # the tape runs the same rows: d(0^y)/dy is 0 for y > 0, and the base gets no derivative
+    w = Value(1.0, "w")
+    tape = autodiff.trace(lambda y: 0.0 ** (w * y), 1)
+    out = tape.forward(np.array([[0.5], [2.0]]))
+    np.testing.assert_array_equal(out, [0.0, 0.0])
+    tape.backward()
+    assert w.grad == 0.0
