@@ -38,6 +38,21 @@ def activation_name(name: Any, where: str) -> str:
     return checks.one_of(name, ACTIVATIONS, where)
 
 
+_NOT_GIVEN: Any = object()
+
+
+def _not_micrograd_nonlin(activation: Any, nonlin: Any, where: str) -> None:
+    """Refuse micrograd's `nonlin=` flag (or a bool given in its place) with what to write here."""
+    if nonlin is _NOT_GIVEN and not isinstance(activation, bool):
+        return
+    came = f"nonlin={nonlin!r}" if nonlin is not _NOT_GIVEN else f"activation={activation!r}"
+    raise TypeError(
+        f"{where}: the activation must be named, activation='relu' for micrograd's nonlin=True, "
+        f"'linear' for nonlin=False, or 'tanh', 'sigmoid' (got {came}); "
+        "see 'Coming from micrograd' in the README"
+    )
+
+
 def init_weights(
     nin: int, nout: int, activation: str = "relu", seed: SeedLike = None
 ) -> np.ndarray:
@@ -206,7 +221,9 @@ class Neuron(Module):
         bias: float = 0.0,
         layer: int | None = None,
         row: int | None = None,
+        nonlin: Any = _NOT_GIVEN,
     ) -> None:
+        _not_micrograd_nonlin(activation, nonlin, "Neuron")
         self.activation = activation_name(activation, "Neuron: activation")
         nin = checks.size(nin, "Neuron: nin")
         if weights is None:
@@ -276,7 +293,9 @@ class Layer(Module):
         weights: Matrix | None = None,
         biases: Row | None = None,
         layer: int | None = None,
+        nonlin: Any = _NOT_GIVEN,
     ) -> None:
+        _not_micrograd_nonlin(activation, nonlin, "Layer")
         self.activation = activation_name(activation, "Layer: activation")
         nin = checks.size(nin, "Layer: nin")
         nout = checks.size(nout, "Layer: nout")
