@@ -1,5 +1,5 @@
-"""Checks at the library's boundary: names from a list, sizes, finite numbers, vectors, matrices,
-arrays of real numbers, random seeds.
+"""Checks at the library's boundary: names from a list, sizes, whole numbers in a range, finite
+numbers, vectors, matrices, arrays of real numbers, random seeds.
 
 Each check returns the cleaned value or raises an error whose message has one form,
 `{where} must be {expected} (got {what came})`, so every module (`nn`, `viz`, the tape, the
@@ -198,3 +198,18 @@ def is_real(x: Any) -> bool:
     if isinstance(x, np.ndarray) and x.ndim == 0:
         x = x[()]
     return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
+
+
+def integer(n: Any, where: str, lo: int | None = None, hi: int | None = None) -> int:
+    """`n` as an int from `lo` to `hi` (either end open when None); bools and floats are refused."""
+    if isinstance(n, bool | np.bool_) or not isinstance(n, numbers.Integral):
+        raise ValueError(f"{where} must be an int (got {type(n).__name__} {shown(n)})")
+    if (lo is not None and n < lo) or (hi is not None and n > hi):
+        if hi is None:
+            expected = f"an int >= {lo}"
+        elif lo is None:
+            expected = f"an int <= {hi}"
+        else:
+            expected = f"an int from {lo} to {hi}"
+        raise ValueError(f"{where} must be {expected} (got {shown(n)})")
+    return int(n)

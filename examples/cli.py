@@ -1,46 +1,50 @@
 """Pieces the example scripts share: a command line whose mistakes end in one clear line, never a
-traceback, and the optional matplotlib plots."""
+traceback (numbers checked by autodiff.checks, so the message has the library's one form), and
+the optional matplotlib plots."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-SEED_MAX = 2**32 - 1
+from autodiff import checks
+
+SEED_MAX = 2**32 - 1  # the seeds numpy and scikit-learn both accept
 PLOTS_HINT = 'pip install -e ".[plots]"'
 
 
-def _whole_number(text: str) -> int:
+def _checked(text: str, check: Callable[[int, str], int]) -> int:
+    """`text` as a whole number that passes `check`, one of autodiff's checks; else an argparse
+    error with the check's message (argparse puts the option's name before it)."""
+    where = "the value"
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        message = f"{where} must be a whole number (got {checks.shown(text)})"
+        raise argparse.ArgumentTypeError(message) from None
+    try:
+        return check(number, where)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""
-    number = _whole_number(text)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {number}")
-    return number
+    return _checked(text, checks.size)
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: a whole number of at least 0."""
-    number = _whole_number(text)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {number}")
-    return number
+    return _checked(text, functools.partial(checks.integer, lo=0))
 
 
 def random_seed(text: str) -> int:
-    """argparse type: a seed from 0 to 2**32 - 1, the range numpy and scikit-learn both accept."""
-    number = non_negative_int(text)
-    if number > SEED_MAX:
-        raise argparse.ArgumentTypeError(f"expected a seed of at most {SEED_MAX}, got {number}")
-    return number
+    """argparse type: a seed from 0 to SEED_MAX."""
+    return _checked(text, functools.partial(checks.integer, lo=0, hi=SEED_MAX))
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,6 +60,12 @@ def script_parser(script: str, doc: str | None) -> OneLineParser:
     script's main() in-process."""
     description = (doc or "").strip().split("\n")[0]
     return OneLineParser(prog=Path(script).name, description=description)
+
+
+def help_only(script: str, doc: str | None) -> None:
+    """The command line of a script that takes no options: `--help` prints what it shows (its
+    docstring's first line), anything else stops it with one line."""
+    script_parser(script, doc).parse_args()
 
 
 def prepare_output(folder: Path, prog: str) -> None:

@@ -15,12 +15,10 @@ beside it are those of the right formula); the script ends with that slip and on
 
 from __future__ import annotations
 
-import sys
-
 import nn
 from autodiff import Value, local_derivatives, topological_order
 
-from cli import script_parser
+from cli import help_only
 
 X = [1.0]
 WEIGHTS = [[[0.2], [-0.3]], [[0.4, -0.5], [0.3, 0.8]]]  # W^[l] is nout x nin: z = W x + b
@@ -124,8 +122,7 @@ def decimals(printed: str) -> int:
     return len(printed.split(".")[1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
+def main() -> None:
     print("Seed 000: a 1-2-2 sigmoid network, x = [1], y = [1, 0], L = ½ Σ (a2 - y)²,")
     print("built with nn.MLP.from_weights. Each figure the seed prints, beside the engine's")
     print("rounded as the seed rounds it, and the engine's to 12 digits.\n")
@@ -150,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = ", ".join(f"{v:.4f}" for v in w2_delta2)
     print("  - (W^[2])ᵀ δ^[2] is written [[0.4, 0.3], [-0.5, 0.8]]ᵀ δ^[2]; that matrix is already")
     print(f"    W2ᵀ, so the extra ᵀ gives W2 δ2 = [{shown}]. The numbers shown are W2ᵀ δ2's.")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    help_only(__file__, __doc__)
+    main()

@@ -18,12 +18,11 @@ W1[1,0], W1[1,1]), and likewise w21..w24 is W2. The loss is E = E1 + E2 = ½(Y1 
 from __future__ import annotations
 
 import math
-import sys
 
 import nn
 from autodiff import local_derivatives, topological_order
 
-from cli import script_parser
+from cli import help_only
 
 X = [0.05, 0.10]
 W1 = [[0.15, 0.20], [0.25, 0.30]]  # [[w11, w12], [w13, w14]]
@@ -95,8 +94,7 @@ NAMES = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
+def main() -> None:
     model, loss = build()
     params = {p.label: p for p in model.parameters()}
     print("Seed 001: a 2-2-2 sigmoid network without biases, E = ½(Y1 - a21)² + ½(Y2 - a22)²")
@@ -162,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     print("SLIP  lines 120-124: the update is written ∂y/∂x = ∂y/∂x - η ∂y/∂x and 'the derivative")
     print("      moves left'. What moves is the weight: x ← x - η ∂y/∂x. Here ∂E/∂w21 =")
     print(f"      {g:+.6f} > 0, so w21 moved left, from {before:.6f} to {w.data:.6f}.")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    help_only(__file__, __doc__)
+    main()

@@ -14,12 +14,11 @@ seed leaves out, takes one step of w+ = w - η ∂E/∂w, and shows the seed's s
 from __future__ import annotations
 
 import math
-import sys
 
 import nn
 from autodiff import Value, topological_order
 
-from cli import script_parser
+from cli import help_only
 
 X = [0.05, 0.10]
 W1 = [[0.15, 0.20], [0.25, 0.30]]  # W1[j-1][i-1] = w^1_ij
@@ -83,8 +82,7 @@ def build() -> tuple[nn.MLP, Value]:
     return model, loss
 
 
-def main(argv: list[str] | None = None) -> int:
-    script_parser(__file__, __doc__).parse_args(argv)  # only --help; a mistake ends in one line
+def main() -> None:
     model, loss = build()
     params = {p.label: p for p in model.parameters()}
     print("Seed 003: a 2-2-2 sigmoid network with biases, E = ½(ŷ1 - a^2_1)² + ½(ŷ2 - a^2_2)²")
@@ -121,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     print("NOTE  ŷ names the target here and y the output, the reverse of seeds 000 and 001;")
     print("      the headings 第一层 .. 第六层 ('layer 1 .. 6') number chain-rule steps,")
     print("      not layers.")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    help_only(__file__, __doc__)
+    main()

@@ -107,3 +107,25 @@ def test_vector_gives_python_floats_on_every_path(items):
 def test_vector_refuses_what_the_quick_path_must_not_let_through(bad):
     with pytest.raises(ValueError, match=r"^v\[1\] must be a"):
         checks.vector(bad, 2, "v")
+
+
+@pytest.mark.parametrize(
+    ("n", "bounds", "expected"),
+    [
+        (True, {}, "x must be an int (got bool True)"),
+        (2.0, {}, "x must be an int (got float 2.0)"),
+        (-1, {"lo": 0}, "x must be an int >= 0 (got -1)"),
+        (11, {"hi": 10}, "x must be an int <= 10 (got 11)"),
+        (11, {"lo": 0, "hi": 10}, "x must be an int from 0 to 10 (got 11)"),
+    ],
+)
+def test_integer_refuses_what_is_not_a_whole_number_in_range(n, bounds, expected):
+    with pytest.raises(ValueError) as error:
+        checks.integer(n, "x", **bounds)
+    assert str(error.value) == expected
+
+
+def test_integer_takes_the_ends_of_its_range_and_numpy_ints():
+    assert checks.integer(0, "x", lo=0, hi=10) == 0
+    assert checks.integer(np.int64(10), "x", lo=0, hi=10) == 10
+    assert type(checks.integer(np.int64(3), "x")) is int

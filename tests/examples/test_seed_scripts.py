@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -147,3 +148,56 @@ def test_an_unknown_argument_is_one_line_and_status_2(name, args):
 def test_the_scripts_cite_the_seed_notes_by_number_not_by_a_path_outside_the_repository(name):
     text = (EXAMPLES / name).read_text(encoding="utf-8")
     assert "shared/seeds" not in text and "../" not in text
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_script_without_options_has_no_parsing_code_of_its_own(name):
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    assert "def main() -> None:" in text
+    assert text.rstrip().endswith("help_only(__file__, __doc__)\n    main()")
+    for boilerplate in ("argv", "add_argument", "parse_args", "sys.exit"):
+        assert boilerplate not in text, boilerplate
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """examples/cli.py, imported as the scripts import it."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import cli
+
+    return cli
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("positive_int", "0", "the value must be a positive int (got 0)"),
+        ("positive_int", "-3", "the value must be a positive int (got -3)"),
+        ("positive_int", "2.0", "the value must be a whole number (got '2.0')"),
+        ("non_negative_int", "-1", "the value must be an int >= 0 (got -1)"),
+        ("non_negative_int", "x", "the value must be a whole number (got 'x')"),
+        ("random_seed", "-1", "the value must be an int from 0 to 4294967295 (got -1)"),
+        (
+            "random_seed",
+            str(2**32),
+            f"the value must be an int from 0 to {2**32 - 1} (got {2**32})",
+        ),
+    ],
+)
+def test_command_line_numbers_are_refused_in_the_librarys_message_form(cli, kind, text, message):
+    with pytest.raises(argparse.ArgumentTypeError) as error:
+        getattr(cli, kind)(text)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "number"),
+    [
+        ("positive_int", "1", 1),
+        ("non_negative_int", "0", 0),
+        ("random_seed", "0", 0),
+        ("random_seed", str(2**32 - 1), 2**32 - 1),
+    ],
+)
+def test_command_line_numbers_at_the_edges_are_taken(cli, kind, text, number):
+    assert getattr(cli, kind)(text) == number
