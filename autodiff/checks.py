@@ -204,7 +204,8 @@ def integer(n: Any, where: str, lo: int | None = None, hi: int | None = None) ->
     """`n` as an int from `lo` to `hi` (either end open when None); bools and floats are refused."""
     if isinstance(n, bool | np.bool_) or not isinstance(n, numbers.Integral):
         raise ValueError(f"{where} must be an int (got {type(n).__name__} {shown(n)})")
-    if (lo is not None and n < lo) or (hi is not None and n > hi):
+    value = int(n)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
         if hi is None:
             expected = f"an int >= {lo}"
         elif lo is None:
@@ -212,4 +213,4 @@ def integer(n: Any, where: str, lo: int | None = None, hi: int | None = None) ->
         else:
             expected = f"an int from {lo} to {hi}"
         raise ValueError(f"{where} must be {expected} (got {shown(n)})")
-    return int(n)
+    return value
