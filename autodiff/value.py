@@ -105,6 +105,10 @@ class Value:
     def _op(self) -> str:
         return self.op.symbol if self.op is not None else ""
 
+    def __getattr__(self, name: str) -> Any:  # only reached for a name Value does not have
+        hint = " (micrograd's? see 'Coming from micrograd' in the README)" * name.startswith("_")
+        raise AttributeError(f"'Value' object has no attribute {name!r}{hint}")
+
     def _backward(self) -> None:
         """This node's own chain-rule step: each parent's grad grows by local derivative × grad."""
         for parent, local in zip(self.parents, local_derivatives(self), strict=False):

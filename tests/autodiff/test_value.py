@@ -461,3 +461,14 @@ def test_number_to_a_value_power_has_derivative_c_to_the_y_times_log_c(c, y):
 def test_a_fixed_parameter_that_is_not_a_number_is_a_type_error_naming_it(slope):
     with pytest.raises(TypeError, match=r"^leaky_relu: slope must be a plain number, got"):
         Value(1.0).leaky_relu(slope)
+
+
+@pytest.mark.parametrize("name", ["_children", "_grad_fn"])
+def test_other_micrograd_style_internals_point_to_the_readme_section(name):
+    with pytest.raises(AttributeError, match=f"'{name}'.*Coming from micrograd"):
+        getattr(Value(1.0), name)
+
+
+def test_an_unknown_public_attribute_is_a_plain_attribute_error():
+    with pytest.raises(AttributeError, match=r"^'Value' object has no attribute 'dat'$"):
+        Value(1.0).dat  # noqa: B018  # the access itself is what is tested
