@@ -17,7 +17,7 @@ import numpy as np
 
 from autodiff import ops
 from autodiff.backward import topological_order
-from autodiff.checks import labelled
+from autodiff.checks import labelled, real_array
 from autodiff.op import Op
 from autodiff.value import EAGER, RECORDING, Eager, Value, make_node
 
@@ -177,6 +177,7 @@ class Tape:
         self._size = len(order)
         self._roots = np.array([row[root] for root in roots], dtype=np.intp)
         self._input_rows = np.array([row.get(x, -1) for x in inputs])
+        self._used_inputs = self._input_rows >= 0
         placeholders = set(inputs)
         leaves = [node for node in order if node.op is None and node not in placeholders]
         self.parameters: list[Value] = [leaf for leaf in leaves if leaf not in constants]
@@ -185,6 +186,7 @@ class Tape:
         self._constant_rows = np.array([row[c] for c in fixed], dtype=np.intp)
         self._constant_data = np.array([c.data for c in fixed], dtype=float)
         self._groups = self._group(order, row, set(leaves))
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._values: np.ndarray | None = None
 
     @staticmethod
@@ -213,19 +215,19 @@ class Tape:
                 groups.append(_Group(key[1], nodes, row))
         return groups
 
-    def forward(self, X: Any, *, keep: bool = True) -> np.ndarray:
+    def forward(self, X: Any, theta: Any = None, *, keep: bool = True) -> np.ndarray:
         """fn on every row of X (shape (B, n_inputs)): shape (B,), or (B, k) for k outputs.
 
-        The batch's intermediate values are kept for `backward`; `keep=False` frees them at once
-        (for prediction only).
+        `theta`, a 1-d array in `parameters` order, gives the parameters' numbers in place of
+        their Values' `.data` (a training loop can keep them in one vector). The batch's
+        intermediate values are kept for `backward`; `keep=False` keeps nothing (prediction).
         """
         self._values = None
         X = self._check_batch(X)
-        values = np.empty((self._size, X.shape[0]))
-        used = self._input_rows >= 0
-        values[self._input_rows[used]] = X.T[used]
-        values[self._parameter_rows] = np.array([p.data for p in self.parameters])[:, None]
-        values[self._constant_rows] = self._constant_data[:, None]
+        numbers = self._theta(theta, "Tape.forward: theta")
+        values, _ = self._blocks(X.shape[0])
+        values[self._input_rows[self._used_inputs]] = X.T[self._used_inputs]
+        values[self._parameter_rows] = numbers[:, None]
         with np.errstate(all="ignore"):
             for group in self._groups:
                 group.forward(values)
@@ -235,17 +237,16 @@ class Tape:
             return values[self._roots[0]].copy()
         return values[self._roots].T.copy()
 
-    def backward(self, reduction: str = "mean") -> None:
-        """Add the batch's mean (or sum) of d(output)/d(parameter) to each parameter's .grad.
-
-        With several outputs, the output differentiated is their sum.
-        """
+    def gradient(self, reduction: str = "mean") -> np.ndarray:
+        """After `forward`: the batch's mean (or sum) of d(output)/d(parameter), in `parameters`
+        order, as a 1-d array; no `.grad` is touched. With several outputs, their sum's."""
         if reduction not in ("mean", "sum"):
             raise ValueError(f"Tape.backward: reduction must be 'mean' or 'sum', got {reduction!r}")
         if self._values is None:
             raise RuntimeError("Tape.backward: call forward(X) first")
         values = self._values
-        grads = np.zeros_like(values)
+        _, grads = self._blocks(values.shape[1])
+        grads.fill(0.0)
         np.add.at(grads, self._roots, 1.0)
         totals = np.zeros(len(values))  # batch sums, for the leaves of matrix-product layers
         with np.errstate(all="ignore"):
@@ -261,8 +262,40 @@ class Tape:
                 f"Tape.backward: the batch's gradient of the parameter {parameter.data!r}"
                 f"{labelled(parameter.label)} overflows a float"
             )
+        return totals
+
+    def backward(self, reduction: str = "mean") -> None:
+        """Add the batch's mean (or sum) of d(output)/d(parameter) to each parameter's .grad.
+
+        With several outputs, the output differentiated is their sum.
+        """
+        totals = self.gradient(reduction)
         for parameter, total in zip(self.parameters, totals.tolist(), strict=True):
             parameter.grad += total
+
+    def _blocks(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The value and gradient blocks for a batch of `rows`, kept for the next batch of the
+        same size: fresh blocks cost page faults that take longer than the arithmetic."""
+        blocks = self._buffers.get(rows)
+        if blocks is None:
+            if len(self._buffers) >= _KEPT_SIZES:  # a full batch and a last, shorter one
+                del self._buffers[next(iter(self._buffers))]
+            values = np.empty((self._size, rows))
+            values[self._constant_rows] = self._constant_data[:, None]
+            blocks = self._buffers[rows] = (values, np.empty_like(values))
+        return blocks
+
+    def _theta(self, theta: Any, where: str) -> np.ndarray:
+        """The parameters' numbers: `theta` checked, or the parameter Values' `.data`."""
+        if theta is None:
+            return np.array([p.data for p in self.parameters], dtype=float)
+        numbers = real_array(theta, where, ndim=1)
+        if numbers.shape != (len(self.parameters),):
+            raise ValueError(
+                f"{where} must have one number per parameter, {len(self.parameters)} "
+                f"(got {numbers.shape[0]})"
+            )
+        return numbers
 
     def _check_batch(self, X: Any) -> np.ndarray:
         try:
@@ -277,6 +310,9 @@ class Tape:
             sample = int(np.argwhere(~np.isfinite(X))[0][0])
             raise ValueError(f"Tape.forward: X must be finite, got a NaN or inf at row {sample}")
         return X
+
+
+_KEPT_SIZES = 2
 
 
 def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:

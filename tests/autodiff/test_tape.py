@@ -326,3 +326,77 @@ def test_forward_without_keep_computes_the_same_and_keeps_nothing():
     tape.forward(X, keep=False)
     with pytest.raises(RuntimeError, match="forward"):
         tape.backward()
+
+
+def small_network_tape():
+    fn = hinge(make_layers([2, 5, 4, 1], seed=7), "tanh")
+    return fn, trace(fn, 3)
+
+
+def test_forward_with_theta_uses_those_numbers_and_leaves_the_values_alone():
+    fn, tape = small_network_tape()
+    X = batch_for(3, 12, seed=8)
+    before = [p.data for p in tape.parameters]
+    theta = np.random.default_rng(9).uniform(-1, 1, len(tape.parameters))
+    from_theta = tape.forward(X, theta)
+    assert [p.data for p in tape.parameters] == before
+    for p, number in zip(tape.parameters, theta, strict=True):
+        p.data = float(number)
+    expected = np.array([out.data for out in eager_rows(fn, X)])
+    np.testing.assert_allclose(from_theta, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gradient_is_the_eager_gradient_in_parameter_order_and_touches_no_grad(reduction):
+    fn, tape = small_network_tape()
+    X = batch_for(3, 9, seed=10)
+    theta = np.random.default_rng(11).uniform(-1, 1, len(tape.parameters))
+    tape.forward(X, theta)
+    gradient = tape.gradient(reduction)
+    assert all(p.grad == 0.0 for p in tape.parameters)
+    for p, number in zip(tape.parameters, theta, strict=True):
+        p.data = float(number)
+    total = sum_values(eager_rows(fn, X))
+    (total * (1 / len(X)) if reduction == "mean" else total).backward()
+    eager = np.array([p.grad for p in tape.parameters])
+    assert np.abs(eager).max() > 0.0
+    np.testing.assert_allclose(gradient, eager, rtol=1e-12, atol=1e-15)
+
+
+def test_backward_adds_the_gradient_to_grad():
+    _, tape = small_network_tape()
+    tape.forward(batch_for(3, 6, seed=12))
+    gradient = tape.gradient("sum")
+    for p in tape.parameters:
+        p.grad = 0.5
+    tape.backward("sum")
+    np.testing.assert_array_equal([p.grad for p in tape.parameters], gradient + 0.5)
+
+
+@pytest.mark.parametrize(
+    ("theta", "error"),
+    [(np.zeros(3), ValueError), (np.zeros((1, 44)), ValueError), (["a"] * 44, TypeError)],
+)
+def test_theta_of_the_wrong_length_or_kind_is_refused(theta, error):
+    _, tape = small_network_tape()
+    assert len(tape.parameters) == 44  # (2·5 + 5) + (5·4 + 4) + (4 + 1)
+    with pytest.raises(error, match=r"Tape\.forward: theta"):
+        tape.forward(batch_for(3, 2, seed=0), theta)
+
+
+def test_batches_of_changing_sizes_reuse_blocks_without_mixing_rows():
+    """Blocks are kept per batch size; every replay still gives that batch's own numbers."""
+    fn, tape = small_network_tape()
+    for rows, seed in [(4, 1), (7, 2), (4, 3), (1, 4), (7, 5), (4, 6)]:
+        X = batch_for(3, rows, seed=seed)
+        expected = np.array([out.data for out in eager_rows(fn, X)])
+        np.testing.assert_allclose(tape.forward(X), expected, rtol=1e-12)
+        gradient = tape.gradient("sum")
+        for p in tape.parameters:
+            p.grad = 0.0
+        sum_values(eager_rows(fn, X)).backward()
+        np.testing.assert_allclose(
+            gradient, [p.grad for p in tape.parameters], rtol=1e-12, atol=1e-15
+        )
+        for p in tape.parameters:
+            p.grad = 0.0
