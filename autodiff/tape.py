@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import fuse as fusion
 from autodiff import ops
 from autodiff.backward import topological_order
 from autodiff.checks import labelled, real_array
@@ -315,13 +316,16 @@ class Tape:
 _KEPT_SIZES = 2
 
 
-def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:
+def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int, *, fuse: bool = True) -> Tape:
     """Record fn(*xs) for `n_inputs` input Values once, as a Tape to replay over batches.
 
     fn returns one Value (or a sequence of Values: a model's several outputs). Leaf Values that
     existed before the call (a model's weights) become the tape's parameters; Values that fn
     makes from plain numbers are constants. fn must not look at its inputs' numbers (`.data`):
     it would branch the same way for every row, so that raises TypeError.
+
+    With `fuse` (the default) the tape runs chains of additions as one sum and neurons written
+    as sums of products as matrix products (see `autodiff.fuse`); the numbers are the same.
     """
     if not isinstance(n_inputs, int) or isinstance(n_inputs, bool) or n_inputs < 1:
         raise ValueError(f"trace: n_inputs must be a positive int, got {n_inputs!r}")
@@ -341,4 +345,8 @@ def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int) -> Tape:
             f"trace: fn must return a Value or a sequence of Values, got {type(out).__name__} "
             f"{out!r}"
         )
-    return Tape(roots, inputs, set(tracer.constants))
+    constants = set(tracer.constants)
+    if fuse:
+        roots, zero = fusion.fuse(roots, inputs, constants)
+        constants |= zero
+    return Tape(roots, inputs, constants)
