@@ -400,3 +400,72 @@ def test_batches_of_changing_sizes_reuse_blocks_without_mixing_rows():
         )
         for p in tape.parameters:
             p.grad = 0.0
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.array([[1.0 + 2.0j]]),
+        np.ma.masked_array([[1.0], [2.0]], mask=[[False], [True]]),
+        np.array([["2024-01-01"]], dtype="datetime64[D]"),
+        np.array([["1.5"]]),
+        [[True]],
+    ],
+    ids=["complex", "masked", "datetime", "numeric strings", "bools"],
+)
+def test_only_real_numeric_batches_pass(X):
+    tape = trace(lambda x: x * 2.0, 1)
+    with pytest.raises(TypeError, match=r"Tape\.forward: X must be an array of real numbers"):
+        tape.forward(X)
+
+
+def test_an_overflow_in_backward_is_overflow_error_as_in_eager():
+    """sqrt's slope at 1e-20 is finite (5e9); times the gradient 1e300 it leaves the floats."""
+    fn = lambda x: x.sqrt() * 1e300  # noqa: E731 -- one line reads best
+    with pytest.raises(OverflowError):
+        fn(Value(1e-20)).backward()
+    tape = trace(fn, 1)
+    tape.forward([[1.0], [1e-20]])
+    with pytest.raises(OverflowError, match=r"backward through sqrt: .*overflows.* row 1"):
+        tape.gradient()
+
+
+def test_a_nan_parameter_is_reported_as_nan():
+    w = Value(1.0, "w")
+    tape = trace(lambda x: w * x, 1)
+    w.data = float("nan")
+    with pytest.raises(ValueError, match=r"parameters must be finite \(got nan \(label 'w'\)\)"):
+        tape.forward([[1.0]])
+
+
+def wide_tape():
+    ws = [Value(0.1 * i) for i in range(50)]
+    return ws, trace(lambda x: sum_values([(w * x).tanh() for w in ws]), 1)
+
+
+def test_a_huge_batch_without_keep_is_replayed_in_chunks_of_bounded_memory(monkeypatch):
+    import tracemalloc
+
+    import autodiff.tape
+
+    ws, tape = wide_tape()
+    monkeypatch.setattr(autodiff.tape, "MAX_BLOCK_BYTES", 2**20)
+    X = np.linspace(-2, 2, 20_000)[:, None]
+    tracemalloc.start()
+    try:
+        outputs = tape.forward(X, keep=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # the whole block would take 100 nodes x 20000 rows x 8 B = 16 MB
+    expected = sum(np.tanh(w.data * X[:, 0]) for w in ws)
+    np.testing.assert_allclose(outputs, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_huge_batch_kept_for_backward_is_refused_with_the_memory_and_the_fix(monkeypatch):
+    import autodiff.tape
+
+    _, tape = wide_tape()
+    monkeypatch.setattr(autodiff.tape, "MAX_BLOCK_BYTES", 2**20)
+    with pytest.raises(ValueError, match=r"at most [0-9]+ rows .*\(got 20000.* MiB.*keep=False"):
+        tape.forward(np.zeros((20_000, 1)))
