@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import fuse as fusion
-from autodiff import ops
+from autodiff import ops, source
 from autodiff.backward import topological_order
 from autodiff.checks import labelled, real_array
 from autodiff.op import Op
@@ -106,7 +106,10 @@ class _Group:
             _index([row[n.parents[i]] for n in nodes]) for i in range(len(nodes[0].parents))
         ]
         self.labels = [[p.label for p in n.parents] for n in nodes]
-        self.reads_block = len(nodes[0].parents)  # all of its inputs
+
+    @staticmethod
+    def read_from_block(node: Value) -> tuple[Value, ...]:
+        return node.parents
 
     def inputs(self, values: np.ndarray) -> list[np.ndarray]:
         return [values[arg] for arg in self.args]
@@ -181,7 +184,12 @@ class _DenseGroup:
         input_rows = [row[p] for p in nodes[0].parents[n : 2 * n]]
         self.inputs = _index(input_rows)
         self.needs_input_grad = max(input_rows) >= n_inputs  # a batch's inputs need none
-        self.reads_block = n + 1  # its inputs (and its bias, which it reads elsewhere)
+
+    @staticmethod
+    def read_from_block(node: Value) -> tuple[Value, ...]:
+        """The inputs; weights and bias are read from the parameters' numbers."""
+        n = len(node.parents) // 2
+        return node.parents[n : 2 * n]
 
     @staticmethod
     def fits(nodes: list[Value], leaves: set[Value]) -> bool:
@@ -278,7 +286,7 @@ class Tape:
         self._roots = np.array([row[root] for root in roots], dtype=np.intp)
         # parameters read from the block (by groups other than layers, as a layer's input, or as
         # an output) need rows filled with their numbers
-        read = {p for g in self._groups for v in g.nodes for p in v.parents[-g.reads_block :]}
+        read = {p for g in self._groups for v in g.nodes for p in g.read_from_block(v)}
         read.update(roots)
         wide = sorted(row[p] for p in read.intersection(self.parameters))
         self._wide_rows = np.array(wide, dtype=np.intp)
@@ -374,6 +382,13 @@ class Tape:
         totals = self.gradient(reduction)
         for parameter, total in zip(self.parameters, totals.tolist(), strict=True):
             parameter.grad += total
+
+    def to_source(self) -> str:
+        """The compiled batch computation as readable numpy code: `forward(X, theta)` gives the
+        (B,) outputs, `backward(X, theta, reduction="mean")` the reduced d(output)/d(theta),
+        with theta in `parameters` order. Layers are matrix products named after their
+        parameters' labels (`W1 @ A0 + b1[:, None]`); executed, it gives this tape's numbers."""
+        return source.to_source(self)
 
     def _block(self, rows: int, keep: bool) -> np.ndarray:
         """The value block for a batch of `rows`. Blocks of batches kept for backward (training)
