@@ -296,3 +296,34 @@ def disagreement(engine: Engine, weights: Weights, points: np.ndarray, labels: n
         for g, w in zip(got, want, strict=True):
             errors.append(float(np.max(np.abs(g - w)) / max(np.max(np.abs(w)), 1e-300)))
     return max(errors)
+
+
+def micrograd_shaped_model(weights: Weights) -> Callable[[list[Any]], Any]:
+    """The demo's MLP as micrograd writes it: each neuron `sum((w * x ...), b)` over our
+    Values, binary + and *, no `linear` node (relu hidden layers, linear output)."""
+    layers = [
+        [
+            ([autodiff.Value(x) for x in row], autodiff.Value(bias))
+            for row, bias in zip(w.tolist(), b.tolist(), strict=True)
+        ]
+        for w, b in weights
+    ]
+
+    def model(xs: list[Any]) -> Any:
+        for depth, layer in enumerate(layers):
+            zs = [sum((w * x for w, x in zip(ws, xs, strict=True)), b) for ws, b in layer]
+            xs = zs if depth == len(layers) - 1 else [z.relu() for z in zs]
+        return xs[0]
+
+    return model
+
+
+def tape_forward_backward(model: Callable[[list[Any]], Any]) -> Callable[[np.ndarray], Any]:
+    """Forward and gradient of the demo's per-sample hinge loss through a tape of `model`."""
+    tape = autodiff.trace(lambda x1, x2, y: (1 - y * model([x1, x2])).relu(), 3)
+
+    def run(batch: np.ndarray) -> Any:
+        tape.forward(batch)
+        return tape.gradient("mean")
+
+    return run

@@ -78,6 +78,42 @@ def moons_step(settings: Settings) -> None:
     ]
     columns = ["batch", "engine", "time/step", "vs micrograd", "target"]
     print(report.table("W1 moons step: time per training step", columns, rows))
+    micrograd_shaped_tape(settings)
+
+
+def micrograd_shaped_tape(settings: Settings) -> None:
+    """W1, traced: the network written micrograd's way against nn.MLP, forward and gradient."""
+    rng = np.random.default_rng(1)
+    weights = moons.random_weights(rng)
+    runs = {
+        "nn.MLP through trace": moons.tape_forward_backward(moons._ours_model(weights)),
+        "micrograd-shaped MLP through trace": moons.tape_forward_backward(
+            moons.micrograd_shaped_model(weights)
+        ),
+    }
+    points, labels = moons.make_moons(256, 0.1, rng)
+    batch = np.column_stack([points, labels])
+    grads = {name: run(batch) for name, run in runs.items()}
+    # both tapes list the parameters layer by layer, W row by row, then b
+    same = np.allclose(*grads.values(), rtol=1e-12, atol=1e-15)
+    measured = timing.interleaved(
+        {name: (lambda run=run: run(batch)) for name, run in runs.items()},
+        settings.repeats,
+        settings.min_seconds,
+    )
+    mlp = measured["nn.MLP through trace"].seconds
+    rows = []
+    for name, result in measured.items():
+        target = ""
+        if name.startswith("micrograd"):
+            within = "n/a"
+            if mlp is not None and result.seconds is not None:
+                within = report.verdict(result.seconds <= 1.5 * mlp)
+            target = f"within 1.5x of nn.MLP: {within}; same gradients: {report.verdict(same)}"
+        shown = result.error or report.seconds(result.seconds)
+        rows.append(["256", name, shown, report.ratio(result.seconds, mlp), target])
+    columns = ["batch", "graph", "forward+gradient", "time / nn.MLP's", "target"]
+    print(report.table("W1 traced: a micrograd-shaped graph and nn.MLP", columns, rows))
 
 
 def _check_moons(engines: dict[str, moons.Engine], rng: np.random.Generator) -> dict[str, str]:

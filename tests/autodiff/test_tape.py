@@ -326,3 +326,146 @@ def test_forward_without_keep_computes_the_same_and_keeps_nothing():
     tape.forward(X, keep=False)
     with pytest.raises(RuntimeError, match="forward"):
         tape.backward()
+
+
+def small_network_tape():
+    fn = hinge(make_layers([2, 5, 4, 1], seed=7), "tanh")
+    return fn, trace(fn, 3)
+
+
+def test_forward_with_theta_uses_those_numbers_and_leaves_the_values_alone():
+    fn, tape = small_network_tape()
+    X = batch_for(3, 12, seed=8)
+    before = [p.data for p in tape.parameters]
+    theta = np.random.default_rng(9).uniform(-1, 1, len(tape.parameters))
+    from_theta = tape.forward(X, theta)
+    assert [p.data for p in tape.parameters] == before
+    for p, number in zip(tape.parameters, theta, strict=True):
+        p.data = float(number)
+    expected = np.array([out.data for out in eager_rows(fn, X)])
+    np.testing.assert_allclose(from_theta, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gradient_is_the_eager_gradient_in_parameter_order_and_touches_no_grad(reduction):
+    fn, tape = small_network_tape()
+    X = batch_for(3, 9, seed=10)
+    theta = np.random.default_rng(11).uniform(-1, 1, len(tape.parameters))
+    tape.forward(X, theta)
+    gradient = tape.gradient(reduction)
+    assert all(p.grad == 0.0 for p in tape.parameters)
+    for p, number in zip(tape.parameters, theta, strict=True):
+        p.data = float(number)
+    total = sum_values(eager_rows(fn, X))
+    (total * (1 / len(X)) if reduction == "mean" else total).backward()
+    eager = np.array([p.grad for p in tape.parameters])
+    assert np.abs(eager).max() > 0.0
+    np.testing.assert_allclose(gradient, eager, rtol=1e-12, atol=1e-15)
+
+
+def test_backward_adds_the_gradient_to_grad():
+    _, tape = small_network_tape()
+    tape.forward(batch_for(3, 6, seed=12))
+    gradient = tape.gradient("sum")
+    for p in tape.parameters:
+        p.grad = 0.5
+    tape.backward("sum")
+    np.testing.assert_array_equal([p.grad for p in tape.parameters], gradient + 0.5)
+
+
+@pytest.mark.parametrize(
+    ("theta", "error"),
+    [(np.zeros(3), ValueError), (np.zeros((1, 44)), ValueError), (["a"] * 44, TypeError)],
+)
+def test_theta_of_the_wrong_length_or_kind_is_refused(theta, error):
+    _, tape = small_network_tape()
+    assert len(tape.parameters) == 44  # (2·5 + 5) + (5·4 + 4) + (4 + 1)
+    with pytest.raises(error, match=r"Tape\.forward: theta"):
+        tape.forward(batch_for(3, 2, seed=0), theta)
+
+
+def test_batches_of_changing_sizes_reuse_blocks_without_mixing_rows():
+    """Blocks are kept per batch size; every replay still gives that batch's own numbers."""
+    fn, tape = small_network_tape()
+    for rows, seed in [(4, 1), (7, 2), (4, 3), (1, 4), (7, 5), (4, 6)]:
+        X = batch_for(3, rows, seed=seed)
+        expected = np.array([out.data for out in eager_rows(fn, X)])
+        np.testing.assert_allclose(tape.forward(X), expected, rtol=1e-12)
+        gradient = tape.gradient("sum")
+        for p in tape.parameters:
+            p.grad = 0.0
+        sum_values(eager_rows(fn, X)).backward()
+        np.testing.assert_allclose(
+            gradient, [p.grad for p in tape.parameters], rtol=1e-12, atol=1e-15
+        )
+        for p in tape.parameters:
+            p.grad = 0.0
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.array([[1.0 + 2.0j]]),
+        np.ma.masked_array([[1.0], [2.0]], mask=[[False], [True]]),
+        np.array([["2024-01-01"]], dtype="datetime64[D]"),
+        np.array([["1.5"]]),
+        [[True]],
+    ],
+    ids=["complex", "masked", "datetime", "numeric strings", "bools"],
+)
+def test_only_real_numeric_batches_pass(X):
+    tape = trace(lambda x: x * 2.0, 1)
+    with pytest.raises(TypeError, match=r"Tape\.forward: X must be an array of real numbers"):
+        tape.forward(X)
+
+
+def test_an_overflow_in_backward_is_overflow_error_as_in_eager():
+    """sqrt's slope at 1e-20 is finite (5e9); times the gradient 1e300 it leaves the floats."""
+    fn = lambda x: x.sqrt() * 1e300  # noqa: E731 -- one line reads best
+    with pytest.raises(OverflowError):
+        fn(Value(1e-20)).backward()
+    tape = trace(fn, 1)
+    tape.forward([[1.0], [1e-20]])
+    with pytest.raises(OverflowError, match=r"backward through sqrt: .*overflows.* row 1"):
+        tape.gradient()
+
+
+def test_a_nan_parameter_is_reported_as_nan():
+    w = Value(1.0, "w")
+    tape = trace(lambda x: w * x, 1)
+    w.data = float("nan")
+    with pytest.raises(ValueError, match=r"parameters must be finite \(got nan \(label 'w'\)\)"):
+        tape.forward([[1.0]])
+
+
+def wide_tape():
+    ws = [Value(0.1 * i) for i in range(50)]
+    return ws, trace(lambda x: sum_values([(w * x).tanh() for w in ws]), 1)
+
+
+def test_a_huge_batch_without_keep_is_replayed_in_chunks_of_bounded_memory(monkeypatch):
+    import tracemalloc
+
+    import autodiff.tape
+
+    ws, tape = wide_tape()
+    monkeypatch.setattr(autodiff.tape, "MAX_BLOCK_BYTES", 2**20)
+    X = np.linspace(-2, 2, 20_000)[:, None]
+    tracemalloc.start()
+    try:
+        outputs = tape.forward(X, keep=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # the whole block would take 100 nodes x 20000 rows x 8 B = 16 MB
+    expected = sum(np.tanh(w.data * X[:, 0]) for w in ws)
+    np.testing.assert_allclose(outputs, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_huge_batch_kept_for_backward_is_refused_with_the_memory_and_the_fix(monkeypatch):
+    import autodiff.tape
+
+    _, tape = wide_tape()
+    monkeypatch.setattr(autodiff.tape, "MAX_BLOCK_BYTES", 2**20)
+    with pytest.raises(ValueError, match=r"at most [0-9]+ rows .*\(got 20000.* MiB.*keep=False"):
+        tape.forward(np.zeros((20_000, 1)))
