@@ -7,6 +7,7 @@ succeeded, so a backward that fails (or is stopped with Ctrl-C) changes nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from autodiff.checks import labelled
@@ -49,7 +50,7 @@ def gradient_map(root: Value, create_graph: bool = False) -> dict[Value, Any]:
     return grads
 
 
-def sweep_order(root: Value) -> list[Value]:
+def sweep_order(root: Value) -> Iterator[Value]:
     """Root and every node it depends on, each after all the nodes that use it: count each
     node's uses, then take a node once its users are taken (no recursion: any depth works)."""
     uses = {root: 0}
@@ -61,18 +62,16 @@ def sweep_order(root: Value) -> list[Value]:
             else:
                 uses[parent] = 1
                 stack.append(parent)
-    order: list[Value] = []
     ready = [root]
     while ready:
         node = ready.pop()
-        order.append(node)
+        yield node
         for parent in node.parents:
             uses[parent] -= 1
             if uses[parent] == 0:
                 ready.append(parent)
-    return order
 
 
 def topological_order(root: Value) -> list[Value]:
     """Every node root depends on, each after all of its parents; root last."""
-    return sweep_order(root)[::-1]
+    return list(sweep_order(root))[::-1]

@@ -482,7 +482,7 @@ def test_sweep_order_puts_every_node_after_all_of_its_users():
     a, b = Value(1.0), Value(2.0)
     shared = a * b
     y = (shared + a).tanh() * shared + b
-    order = sweep_order(y)
+    order = list(sweep_order(y))
     position = {node: i for i, node in enumerate(order)}
     assert order[0] is y and len(order) == len(set(order))
     for node in order:
