@@ -12,7 +12,7 @@ with its rule written out in the learner's numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,9 +315,7 @@ def _forward_rule(key: str, index: tuple[int, ...], learner: _Learner) -> str:
     j, col = index[0], 0 if len(index) < 2 else index[1]
     if family == "z":
         width = learner.own[f"W{li}"].shape[1]
-        terms = " + ".join(
-            f"{num(f'W{li}', j, k)} × {num(f'a{li - 1}', k, col)}" for k in range(width)
-        )
+        terms = _products((num(f"W{li}", j, k), num(f"a{li - 1}", k, col)) for k in range(width))
         return f"{me} = Σ_k W{li}[{j},k] a{li - 1}[k] + b{li}[{j}] = {terms} + {num(f'b{li}', j)}"
     f = learner.setup.activations[li - 1]
     if family == "a":
@@ -339,8 +337,8 @@ def _backward_rule(key: str, index: tuple[int, ...], learner: _Learner) -> str:
     j, col = index[0], 0 if len(index) < 2 else index[1]
     if family == "da":
         width = learner.own[f"W{li + 1}"].shape[0]
-        terms = " + ".join(
-            f"{num(f'W{li + 1}', k, j)} × {num(f'delta{li + 1}', k, col)}" for k in range(width)
+        terms = _products(
+            (num(f"W{li + 1}", k, j), num(f"delta{li + 1}", k, col)) for k in range(width)
         )
         return f"{me} = Σ_k W{li + 1}[k,{j}] delta{li + 1}[k] = {terms}"
     if family == "delta":
@@ -349,9 +347,7 @@ def _backward_rule(key: str, index: tuple[int, ...], learner: _Learner) -> str:
         )
     if family == "dW":
         k = index[1]
-        terms = " + ".join(
-            f"{num(f'delta{li}', j, i)} × {num(f'a{li - 1}', k, i)}" for i in range(m)
-        )
+        terms = _products((num(f"delta{li}", j, i), num(f"a{li - 1}", k, i)) for i in range(m))
         total = (
             f"delta{li}[{j}] × a{li - 1}[{k}]"
             if m == 1
@@ -368,6 +364,11 @@ def _backward_rule(key: str, index: tuple[int, ...], learner: _Learner) -> str:
             f"{_given(learner.setup.lr or 0.0)} × {num(f'd{p}{li}', *index)}"
         )
     return ""
+
+
+def _products(pairs: Iterable[tuple[str, str]]) -> str:
+    """A sum of products written out: "x1 × y1 + x2 × y2"."""
+    return " + ".join(f"{x} × {y}" for x, y in pairs)
 
 
 _LOSS_TEXT = {
