@@ -13,11 +13,12 @@ of them only read the graph.
 """
 
 from viz._names import find
+from viz.derivation_check import CheckReport, Slip, check_values
 from viz.draw import DotNotFoundError, draw_dot, draw_graph, render
 from viz.explain import ChainPath, Derivation, Factor, Group, explain
 from viz.page import Page, page
 from viz.steps import BackwardSteps, Contribution, Step, backward_steps
-from viz.worked import CheckReport, Slip, WorkedExample, check_values, worked_example
+from viz.worked import WorkedExample, worked_example
 
 __all__ = [
     "BackwardSteps",
