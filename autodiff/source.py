@@ -10,12 +10,11 @@ sample) in a block `V` of one row per node; its gradients in `G`, the same shape
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from autodiff.tape import Index, Tape
+from autodiff.tape import Index, Tape, _DenseGroup
 
 # How each op is spelled in numpy, forward and for the local derivative of each input: the
 # same operations the op table's `vfn` and `local` do on arrays, so the numbers are the same.
@@ -107,8 +106,6 @@ def log_or_zero(x):
 
 def to_source(tape: Tape) -> str:
     """The source of `forward(X, theta)` and `backward(X, theta, reduction)` for `tape`."""
-    from autodiff.tape import _DenseGroup
-
     writer = _Writer(tape)
     n_theta = len(tape.parameters)
     lines = [
@@ -183,8 +180,6 @@ class _Writer:
     """Names the blocks of a tape's plan and writes each group's lines."""
 
     def __init__(self, tape: Tape) -> None:
-        from autodiff.tape import _DenseGroup
-
         self.tape = tape
         self.names: dict[tuple[int, int] | None, str] = {(0, tape.n_inputs): "A0"}
         self.layers: dict[int, tuple[str, str, int]] = {}  # group id -> W, b, layer number
@@ -221,7 +216,7 @@ class _Writer:
         n_theta = len(self.tape.parameters)
         lines = []
         for group in self.tape._groups:
-            if id(group) in self.layers:
+            if isinstance(group, _DenseGroup) and id(group) in self.layers:
                 weight, bias, _ = self.layers[id(group)]
                 rows, cols = group.shape
                 lines.append(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import fuse as fusion
-from autodiff import ops, source
+from autodiff import ops
 from autodiff.backward import topological_order
 from autodiff.checks import labelled, real_array
 from autodiff.op import Op
@@ -388,7 +388,9 @@ class Tape:
         (B,) outputs, `backward(X, theta, reduction="mean")` the reduced d(output)/d(theta),
         with theta in `parameters` order. Layers are matrix products named after their
         parameters' labels (`W1 @ A0 + b1[:, None]`); executed, it gives this tape's numbers."""
-        return source.to_source(self)
+        from autodiff.source import to_source  # the writer reads the tape's plan: a cycle
+
+        return to_source(self)
 
     def _block(self, rows: int, keep: bool) -> np.ndarray:
         """The value block for a batch of `rows`. Blocks of batches kept for backward (training)
