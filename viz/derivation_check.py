@@ -313,6 +313,8 @@ def _forward_rule(key: str, index: tuple[int, ...], learner: _Learner) -> str:
     num, me = learner.num, learner.name(key, *index)
     family, li = _split(key)
     j, col = index[0], 0 if len(index) < 2 else index[1]
+    if li == 0:  # a0 is the input itself: no rule makes it
+        return f"{me} is the input x"
     if family == "z":
         width = learner.own[f"W{li}"].shape[1]
         terms = _products((num(f"W{li}", j, k), num(f"a{li - 1}", k, col)) for k in range(width))

@@ -316,3 +316,19 @@ def test_check_values_finds_a_slip_by_label_and_carries_what_follows():
     assert [p.grad for p in model.parameters()] == grads_before
     with pytest.raises(ValueError, match=r"no node labelled 'nope'"):
         viz.check_values(E, {"nope": 1.0})
+
+
+def test_a_wrong_input_claim_is_a_new_slip_not_a_crash():
+    model = nn.MLP.from_weights(
+        [[[0.2], [-0.3]], [[0.4, -0.5], [0.3, 0.8]]], [[0.1, 0.1], [0.2, -0.1]]
+    )
+    report = viz.worked_example(model, [1.0], [1.0, 0.0]).check({"a0": ["2.0"]})
+    [slip] = report.slips
+    assert (slip.key, slip.index, slip.claimed, slip.right, slip.carried) == (
+        "a0",
+        (0,),
+        "2.0",
+        1.0,
+        False,
+    )
+    assert "is the input" in str(report)
