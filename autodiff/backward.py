@@ -7,7 +7,6 @@ succeeded, so a backward that fails (or is stopped with Ctrl-C) changes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from autodiff.checks import labelled
@@ -29,49 +28,44 @@ def gradient_map(root: Value, create_graph: bool = False) -> dict[Value, Any]:
     grads: dict[Value, Any] = {root: type(root)(1.0) if create_graph else 1.0}
     node = root
     try:
-        for node in sweep_order(root):
-            grad = grads.get(node, 0.0)  # complete: every user of node has passed its share
+        for node in reversed(topological_order(root)):
+            grad = grads.get(node, 0.0)  # complete: every node using it came earlier
+            if not create_graph and not math.isfinite(grad):
+                raise OverflowError(f"the gradient reaching {node.data!r} is not finite ({grad})")
             if node.op is None or (not create_graph and grad == 0.0):
                 continue
-            if not create_graph and not math.isfinite(grad):
-                raise OverflowError("the gradient reaching this node is not finite")
             locals_ = local_derivatives(node, create_graph)
             for parent, local in zip(node.parents, locals_, strict=False):
                 grads[parent] = grads.get(parent, 0.0) + local * grad  # the chain rule
     except (ArithmeticError, ValueError) as error:
-        where = f"backward through {node.op.name if node.op else 'a leaf'}{labelled(node.label)}"
+        where = f"backward through {node.op.name}" if node.op else "backward at a leaf"
+        where += labelled(node.label)
         raise type(error)(f"{where}: {str(error).removeprefix(f'{node.op}: ')}") from error
-    for node, grad in grads.items() if not create_graph else ():
-        if not math.isfinite(grad):
-            raise OverflowError(
-                f"backward: the gradient of {node.data!r}{labelled(node.label)} "
-                f"is not finite ({grad})"
-            )
     return grads
 
 
-def sweep_order(root: Value) -> Iterator[Value]:
-    """Root and every node it depends on, each after all the nodes that use it: count each
-    node's uses, then take a node once its users are taken (no recursion: any depth works)."""
-    uses = {root: 0}
-    stack = [root]
-    while stack:
-        for parent in stack.pop().parents:
-            if parent in uses:
-                uses[parent] += 1
-            else:
-                uses[parent] = 1
-                stack.append(parent)
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        yield node
-        for parent in node.parents:
-            uses[parent] -= 1
-            if uses[parent] == 0:
-                ready.append(parent)
-
-
 def topological_order(root: Value) -> list[Value]:
-    """Every node root depends on, each after all of its parents; root last."""
-    return list(sweep_order(root))[::-1]
+    """Every node root depends on, each after all of its parents; root last.
+
+    A depth-first walk with a stack instead of recursion, so any depth works: a node goes back
+    on the stack, marked done, above its parents, and is listed when it comes off again.
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            for parent in reversed(node.parents):  # the first parent is walked first
+                if parent in seen:
+                    continue
+                if parent.parents:
+                    stack.append((parent, False))
+                else:  # a leaf waits for nothing: list it at once
+                    seen.add(parent)
+                    order.append(parent)
+    return order

@@ -159,7 +159,11 @@ def lift(x: Any, op: Op, fixed: str = "") -> Value:
     """
     if isinstance(x, Value) and not fixed:
         return x
-    if type(x) is float or type(x) is int or is_real(x):
+    if type(x) is float and math.isfinite(x):  # the usual constant: Value()'s checks are done
+        constant = make_node(x, (), None)
+        RECORDING.get().leaf(constant)
+        return constant
+    if type(x) is int or is_real(x):
         return Value(x)
     expected = f"{fixed} must be a plain number" if fixed else "expected a number or a Value"
     raise TypeError(f"{op.name}: {expected}, got {type(x).__name__} {shown(x)}")
