@@ -2,8 +2,9 @@
 
 Every engine holds an MLP(2, [16, 16, 1]) (relu hidden, linear output) and does the same step:
 loss = mean(relu(1 - y * score)) + ALPHA * sum(p * p), its gradient, p <- p - LR * gradient
-(on the Values with zeroed grads, or on a vector of the parameters' numbers). Each can load weights given as matrices and hand back its loss and gradients as matrices,
-which is what lets one check show that all of them compute the same numbers.
+(on the Values with zeroed grads, or on a vector of the parameters' numbers). Each can load
+weights given as matrices and hand back its loss and gradients as matrices, which is what lets
+one check show that all of them compute the same numbers.
 """
 
 from __future__ import annotations

@@ -132,6 +132,12 @@ def fit(
     weight_decay = checks.number(weight_decay, "fit: weight_decay")
     if weight_decay < 0:
         raise ValueError(f"fit: weight_decay must be >= 0 (got {weight_decay})")
+    if weight_decay and optimizer is not None:
+        raise ValueError(
+            f"fit: weight_decay must be 0 when an optimizer is given (got {weight_decay!r}); "
+            "give it to the optimizer instead, e.g. "
+            f"nn.Adam(model.parameters(), weight_decay={weight_decay!r})"
+        )
     rng = np.random.default_rng(checks.seed(seed, "fit: seed"))
     X = _rows(X, "fit: X")
     nin = X.shape[1]
@@ -151,12 +157,6 @@ def fit(
         optimizer = Adam(model.parameters(), lr=0.01, weight_decay=weight_decay)
     else:
         _check_optimizer(optimizer, tape.parameters)
-        if weight_decay:
-            raise ValueError(
-                f"fit: weight_decay must be 0 when an optimizer is given (got {weight_decay!r}); "
-                f"pass it to the optimizer instead, e.g. nn.AdamW(model.parameters(), "
-                f"weight_decay={weight_decay!r})"
-            )
     steps = _VectorSteps(tape, optimizer)
     history = History()
     started = time.perf_counter()
