@@ -1,9 +1,10 @@
 """W1: one training step of micrograd's two-moons demo, done by five engines.
 
 Every engine holds an MLP(2, [16, 16, 1]) (relu hidden, linear output) and does the same step:
-loss = mean(relu(1 - y * score)) + ALPHA * sum(p * p), backward, p.data -= LR * p.grad, zero
-grads. Each can load weights given as matrices and hand back its loss and gradients as matrices,
-which is what lets one check show that all of them compute the same numbers.
+loss = mean(relu(1 - y * score)) + ALPHA * sum(p * p), its gradient, p <- p - LR * gradient
+(on the Values with zeroed grads, or on a vector of the parameters' numbers). Each can load
+weights given as matrices and hand back its loss and gradients as matrices, which is what lets
+one check show that all of them compute the same numbers.
 """
 
 from __future__ import annotations
@@ -100,6 +101,18 @@ class _ValueGrid:
         for p in self.all:
             p.grad = 0.0
 
+    def unflatten(self, numbers: np.ndarray) -> Weights:
+        """Numbers in the order of `all` laid out as the grid's matrices and vectors."""
+        laid_out: Weights = []
+        start = 0
+        for rows, _ in self.layers:
+            nout, nin = len(rows), len(rows[0])
+            w = numbers[start : start + nout * nin].reshape(nout, nin)
+            start += nout * nin
+            laid_out.append((w, numbers[start : start + nout]))
+            start += nout
+        return laid_out
+
 
 def _eager_loss(
     model: Callable[[list[float]], Any],
@@ -183,9 +196,12 @@ class OursEager(_EagerEngine):
 
 
 class OursTape:
-    """(d) ours through a tape: the per-sample loss traced once, replayed over the batch by numpy.
+    """(d) ours through a tape, the whole step on vectors as `nn.fit` does it.
 
-    The regularisation gradient 2 * ALPHA * p is added by hand, as the tape covers the data term.
+    The per-sample loss is traced once; the parameters' numbers live in one vector, which each
+    step replays the tape at (`forward(X, theta=...)`), differentiates (`gradient()`, no `.grad`
+    touched) and moves with `SGD.update`. The tape covers the data term; the L2 term
+    ALPHA·Σp² enters as SGD's weight_decay = 2·ALPHA, PyTorch's form of the same gradient.
     """
 
     def __init__(self, weights: Weights) -> None:
@@ -196,33 +212,28 @@ class OursTape:
             return (1 - y * model([x1, x2])).relu()
 
         self.tape = autodiff.trace(per_sample, 3)
-        self.optimizer = nn.SGD(self.grid.all, lr=LR)
+        self.optimizer = nn.SGD(self.tape.parameters, lr=LR, weight_decay=2 * ALPHA)
+        position = {p: i for i, p in enumerate(self.tape.parameters)}
+        self.grid_order = np.array([position[p] for p in self.grid.all])
+        self.theta = np.empty(len(self.tape.parameters))
         self.batch = np.empty((0, 3))
 
     def load(self, weights: Weights) -> None:
         self.grid.load(weights)
+        self.theta = np.array([p.data for p in self.tape.parameters])
 
     def use_batch(self, points: np.ndarray, labels: np.ndarray) -> None:
         self.batch = np.column_stack([points, labels])
 
-    def _forward_backward(self) -> np.ndarray:
-        losses = self.tape.forward(self.batch)
-        self.tape.backward("mean")
-        for p in self.grid.all:
-            p.grad += 2 * ALPHA * p.data
-        return losses
-
     def loss_and_grads(self) -> tuple[float, Weights]:
-        self.grid.zero_grad()
-        losses = self._forward_backward()
-        grads = self.grid.grads()
-        self.grid.zero_grad()
-        return float(np.mean(losses)) + ALPHA * sum(p.data * p.data for p in self.grid.all), grads
+        losses = self.tape.forward(self.batch, theta=self.theta)
+        grad = self.tape.gradient("mean") + 2 * ALPHA * self.theta
+        loss = float(np.mean(losses)) + ALPHA * float(self.theta @ self.theta)
+        return loss, self.grid.unflatten(grad[self.grid_order])
 
     def step(self) -> None:
-        self._forward_backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad()
+        self.tape.forward(self.batch, theta=self.theta)
+        self.theta = self.optimizer.update(self.theta, self.tape.gradient("mean"))
 
 
 class NumpyClosedForm:

@@ -181,27 +181,197 @@ def test_one_full_batch_sgd_step_moves_by_the_eager_mean_gradient(loss):
     assert history.loss[0] == pytest.approx(expected_loss, rel=1e-12)
 
 
-def test_weight_decay_adds_two_lambda_p_to_every_gradient():
-    lam, lr = 0.05, 0.1
+def test_weight_decay_is_the_default_adams_lambda_p_added_to_the_gradient():
+    """PyTorch's meaning: g + λ·p, the gradient of loss + λ/2·Σp²; Adam's first step is then
+    lr · g / (|g| + eps) per parameter (its moments at t = 1 are g and g²)."""
+    lam, lr, eps = 0.05, 0.01, 1e-8
     k, targets, _ = CASES["hinge"]
     model = nn.MLP(2, [5, k], activation="tanh", seed=8)
-    expected_loss, before, grads = eager_loss_and_grads(eager_copy(model), "hinge", lam)
-    _, _, plain = eager_loss_and_grads(eager_copy(model), "hinge")
-    np.testing.assert_allclose(grads - plain, 2 * lam * before, rtol=1e-9, atol=1e-12)
+    plain_loss, before, plain = eager_loss_and_grads(eager_copy(model), "hinge")
+    _, _, penalised = eager_loss_and_grads(eager_copy(model), "hinge", lam / 2)
+    g = plain + lam * before
+    np.testing.assert_allclose(penalised, g, rtol=1e-9, atol=1e-12)
     history = nn.fit(
         model,
         X_SMALL,
         targets,
         loss="hinge",
-        optimizer=nn.SGD(model.parameters(), lr=lr),
         epochs=1,
         batch_size=len(X_SMALL),
         weight_decay=lam,
         progress=False,
     )
     after = np.array([p.data for p in model.parameters()])
-    np.testing.assert_allclose((before - after) / lr, grads, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(after, before - lr * g / (np.abs(g) + eps), rtol=1e-12, atol=1e-14)
+    # the history reports the loss itself, not the decay
+    assert history.loss[0] == pytest.approx(plain_loss, rel=1e-12)
+
+
+def test_weight_decay_with_an_explicit_optimizer_is_refused_naming_where_it_goes():
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(
+        ValueError, match=r"^fit: weight_decay must be 0 when an optimizer is given \(got 0.1\)"
+    ):
+        nn.fit(
+            model,
+            X4,
+            [1, -1, 1, -1],
+            optimizer=nn.SGD(model.parameters(), lr=0.1),
+            weight_decay=0.1,
+            progress=False,
+        )
+    assert model.state_dict() == before
+
+
+def eager_epoch(model, X, targets, loss, batch_size, rng, step):
+    """One epoch done by hand: fit's shuffle (a permutation drawn from its generator), then per
+    batch the eager mean loss, backward and `step(params)`; returns the mean loss over the rows."""
+    per_batch_loss = CASES[loss][2]
+    order = rng.permutation(len(X))
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        rows = order[start : start + batch_size]
+        model.zero_grad()
+        batch_targets = targets[rows] if loss == "mse" else targets[rows].tolist()
+        mean = per_batch_loss([model(x) for x in X[rows].tolist()], batch_targets)
+        mean.backward()
+        total += mean.data * len(rows)
+        step(model.parameters())
+    return total / len(X)
+
+
+@pytest.mark.parametrize("loss", list(CASES))
+def test_one_epoch_of_minibatch_sgd_equals_the_eager_steps_by_hand(loss):
+    k, targets, _ = CASES[loss]
+    lr, seed = 0.1, 3
+    model = nn.MLP(2, [6, 5, k], activation="tanh", seed=4)
+    by_hand = eager_copy(model)
+
+    def sgd(params):
+        for p in params:
+            p.data -= lr * p.grad
+
+    rng = np.random.default_rng(seed)
+    expected_loss = eager_epoch(by_hand, X_SMALL, targets, loss, 5, rng, sgd)  # 5 + 5 + 2 rows
+    history = nn.fit(
+        model,
+        X_SMALL,
+        targets,
+        loss=loss,
+        optimizer=nn.SGD(model.parameters(), lr=lr),
+        epochs=1,
+        batch_size=5,
+        seed=seed,
+        progress=False,
+    )
+    np.testing.assert_allclose(
+        [p.data for p in model.parameters()],
+        [p.data for p in by_hand.parameters()],
+        rtol=0,
+        atol=1e-12,
+    )
     assert history.loss[0] == pytest.approx(expected_loss, rel=1e-12)
+
+
+OPTIMIZERS = {
+    "sgd momentum decay": lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    "adam decay": lambda ps: nn.Adam(ps, lr=0.01, weight_decay=0.01),
+    "adamw": lambda ps: nn.AdamW(ps, lr=0.01, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_fit_steps_with_the_given_optimizers_own_rule(make):
+    """Two epochs through fit equal the same optimizer stepped on the eager gradients."""
+    _, targets, _ = CASES["hinge"]
+    model = nn.MLP(2, [6, 1], activation="tanh", seed=5)
+    by_hand = eager_copy(model)
+    eager_optimizer = make(by_hand.parameters())
+    rng = np.random.default_rng(11)
+    for _ in range(2):
+        eager_epoch(by_hand, X_SMALL, targets, "hinge", 5, rng, lambda _: eager_optimizer.step())
+    nn.fit(
+        model,
+        X_SMALL,
+        targets,
+        loss="hinge",
+        optimizer=make(model.parameters()),
+        epochs=2,
+        batch_size=5,
+        seed=11,
+        progress=False,
+    )
+    np.testing.assert_allclose(
+        [p.data for p in model.parameters()],
+        [p.data for p in by_hand.parameters()],
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+class InterruptedSGD(nn.SGD):
+    """Plain SGD whose update number `stop` raises `error` instead of stepping."""
+
+    def __init__(self, params, lr, stop, error):
+        super().__init__(params, lr=lr)
+        self.calls, self.stop, self.error = 0, stop, error
+
+    def update(self, theta, grad):
+        self.calls += 1
+        if self.calls == self.stop:
+            raise self.error
+        return super().update(theta, grad)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("disk full")])
+def test_an_error_in_epoch_two_leaves_the_parameters_of_the_last_completed_step(error):
+    """fit keeps the numbers in a vector while it runs; stopping early still writes them back."""
+    _, targets, _ = CASES["hinge"]
+    lr, seed = 0.1, 2
+    model = nn.MLP(2, [6, 1], activation="tanh", seed=6)
+    by_hand = eager_copy(model)
+    steps_done = 0
+
+    def sgd_until_the_error(params):
+        nonlocal steps_done
+        steps_done += 1
+        if steps_done < 5:  # batches of 5, 5, 2: update 5 is the second of epoch 2
+            for p in params:
+                p.data -= lr * p.grad
+
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        eager_epoch(by_hand, X_SMALL, targets, "hinge", 5, rng, sgd_until_the_error)
+    optimizer = InterruptedSGD(model.parameters(), lr, stop=5, error=error)
+    with pytest.raises(type(error)):
+        nn.fit(model, X_SMALL, targets, optimizer=optimizer, epochs=3, batch_size=5, seed=seed)
+    np.testing.assert_allclose(
+        [p.data for p in model.parameters()],
+        [p.data for p in by_hand.parameters()],
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_an_optimizer_value_outside_the_loss_gets_a_zero_gradient_and_its_decay():
+    extra = Value(2.0, "extra")
+    model = nn.MLP(2, [4, 1], seed=0)
+    optimizer = nn.SGD([*model.parameters(), extra], lr=0.1, weight_decay=0.5)
+    nn.fit(model, X4, [1, -1, 1, -1], optimizer=optimizer, epochs=2, batch_size=4, progress=False)
+    assert extra.data == pytest.approx(2.0 * (1 - 0.1 * 0.5) ** 2, rel=1e-15)
+
+
+def test_fit_refuses_an_optimizer_that_is_not_an_nn_optimizer():
+    class Mine:
+        def step(self):
+            pass
+
+        def zero_grad(self):
+            pass
+
+    with pytest.raises(TypeError, match=r"^fit: optimizer must be an nn optimizer.*\(got Mine\)"):
+        nn.fit(nn.MLP(2, [3, 1], seed=0), X4, [1, -1, 1, -1], optimizer=Mine(), progress=False)
 
 
 # --- predict and labels_from ----------------------------------------------------------------
@@ -459,6 +629,6 @@ def test_weight_decay_that_overflows_is_named_and_changes_nothing(big, weight_de
     model = nn.MLP(2, [3, 1], seed=0)
     model.layers[-1].neurons[0].b.data = big  # a bias: the forward pass itself stays finite
     before = model.state_dict()
-    with pytest.raises(OverflowError, match=r"^fit: the weight decay penalty .* must be finite"):
+    with pytest.raises(FloatingPointError, match=r"would be inf.*nothing was changed"):
         nn.fit(model, X4, [1, -1, 1, -1], weight_decay=weight_decay, progress=False)
     assert model.state_dict() == before
