@@ -128,7 +128,7 @@ def central_difference(f, xs, k, h):
     return (f(up) - f(down)) / (2 * h)
 
 
-def numeric_gradient(f, xs, k, h=1e-3):
+def numeric_gradient(f, xs, k, h=2e-4):
     """Central differences at h and h/2, combined (Richardson) to cancel the h² error term."""
     return (4 * central_difference(f, xs, k, h / 2) - central_difference(f, xs, k, h)) / 3
 
