@@ -55,6 +55,11 @@ class Op:
         except OverflowError:  # math.exp raises where numpy returns inf: report both alike
             out = math.inf
         if not math.isfinite(out):
+            for d, p in zip(datas, parents, strict=True):
+                if not math.isfinite(d):  # only a .data set by hand can be NaN or infinite
+                    raise ValueError(
+                        f"{self.name}: expected finite inputs, got {d!r}{labelled(p.label)}"
+                    )
             inputs = ", ".join(
                 f"{d!r}{labelled(p.label)}" for d, p in zip(datas[:4], parents[:4], strict=True)
             )

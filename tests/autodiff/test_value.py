@@ -472,3 +472,13 @@ def test_other_micrograd_style_internals_point_to_the_readme_section(name):
 def test_an_unknown_public_attribute_is_a_plain_attribute_error():
     with pytest.raises(AttributeError, match=r"^'Value' object has no attribute 'dat'$"):
         Value(1.0).dat  # noqa: B018  # the access itself is what is tested
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_nan_set_by_hand_as_data_is_named_as_such_not_as_an_overflow(bad):
+    w = Value(0.5, label="w")
+    w.data = bad  # .data is a plain attribute: a user may put anything there
+    with pytest.raises(
+        ValueError, match=rf"^mul: expected finite inputs, got {bad!r} \(label 'w'\)"
+    ):
+        w * 2.0
