@@ -24,15 +24,26 @@ from autodiff.value import Value, make_node
 _SUMS = (ops.ADD, ops.SUM)
 
 
+def order_of(roots: list[Value]) -> list[Value]:
+    """Every node the roots depend on, each after its parents: one walk for all the roots.
+
+    A walk per root would visit what they share (a model's whole body) once per root.
+    """
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    joint = make_node(None, tuple(roots), None)  # a node above them all, dropped from the order
+    return topological_order(joint)[:-1]
+
+
 def fuse(
-    roots: list[Value], inputs: list[Value], constants: set[Value]
-) -> tuple[list[Value], set[Value]]:
-    """The roots of the rewritten graph, and the constants it adds (a zero bias).
+    roots: list[Value], inputs: list[Value], constants: set[Value], order: list[Value]
+) -> tuple[list[Value], set[Value], list[Value]]:
+    """The roots of the rewritten graph, the constants it adds (a zero bias), and its order.
 
     `inputs` are the placeholders of the traced function's inputs, `constants` the leaves it
-    made from plain numbers; every other leaf is a parameter.
+    made from plain numbers, every other leaf is a parameter; `order` is `order_of(roots)`.
+    The rewritten graph's order comes from the same walk, so that the tape need not sort again.
     """
-    order = list(dict.fromkeys(node for root in roots for node in topological_order(root)))
     known = {node for node in order if node.op is None}.difference(inputs)
     uses = dict.fromkeys(order, 0)
     for root in roots:
@@ -49,8 +60,10 @@ def fuse(
     zero = make_node(0.0, (), None)
     rewritten: dict[Value, Value] = {}
     pending: dict[Value, list[Value]] = {}  # terms of folded sums, taken over by their user
+    new_order = [zero]
     for node in order:
         if node.op is None:
+            new_order.append(node)
             continue
         parents = [rewritten.get(p, p) for p in node.parents]
         if node.op in _SUMS:
@@ -65,7 +78,19 @@ def fuse(
             rewritten[node] = _sum_node(node, terms, known, constants, zero)
         elif any(new is not old for new, old in zip(parents, node.parents, strict=True)):
             rewritten[node] = make_node(node.data, tuple(parents), node.op)
-    return [rewritten.get(root, root) for root in roots], {zero}
+        new_order.append(rewritten.get(node, node))
+    new_roots = [rewritten.get(root, root) for root in roots]
+    return new_roots, {zero}, _needed(new_order, new_roots)
+
+
+def _needed(order: list[Value], roots: list[Value]) -> list[Value]:
+    """The nodes of `order` that the roots still depend on (a product taken into a `linear`
+    node may be used by nothing else), in the same order."""
+    live = set(roots)
+    for node in reversed(order):
+        if node in live:
+            live.update(node.parents)
+    return [node for node in order if node in live]
 
 
 def _sum_node(

@@ -17,7 +17,6 @@ import numpy as np
 
 from autodiff import fuse as fusion
 from autodiff import ops
-from autodiff.backward import topological_order
 from autodiff.checks import labelled, real_array
 from autodiff.op import Op
 from autodiff.value import EAGER, RECORDING, Eager, Value, make_node
@@ -79,6 +78,9 @@ class _Tracer(Eager):
 Index = slice | np.ndarray
 """Rows of a block: a slice where they are consecutive (a view, no copy), else an index array."""
 
+Read = Callable[[np.ndarray], Any]
+Add = Callable[[np.ndarray, Any], None]
+
 
 def _index(rows: Sequence[int]) -> Index:
     rows = list(rows)
@@ -87,70 +89,228 @@ def _index(rows: Sequence[int]) -> Index:
     return np.array(rows, dtype=np.intp)
 
 
-def _scatter_add(block: np.ndarray, index: Index, amounts: Any) -> None:
-    """block[index] += amounts, where an index array may name a row more than once."""
-    if isinstance(index, slice) or len(np.unique(index)) == len(index):
-        block[index] += amounts
+def _reader(index: Index, column: np.ndarray | None = None) -> Read:
+    """How a group reads one argument from the block: numbers fixed while tracing (constants)
+    as a column, consecutive rows as a view, one row used by every node as that row alone
+    (numpy broadcasts it), other rows gathered."""
+    if column is not None:
+        return lambda values: column
+    if isinstance(index, slice):
+        return lambda values: values[index]
+    if (index == index[0]).all():
+        one = slice(int(index[0]), int(index[0]) + 1)
+        return lambda values: values[one]
+    return lambda values: values[index]
+
+
+def _adder(index: Index) -> Add:
+    """How amounts (a row per entry of `index`) are added into a block's rows: in place for
+    consecutive or distinct rows, summed first for one row named throughout, and with
+    np.add.at (which adds a row named twice twice) otherwise. Decided once, at trace time."""
+    if isinstance(index, slice):
+
+        def add(block: np.ndarray, amounts: Any) -> None:
+            block[index] += amounts
+
+    elif (index == index[0]).all():
+        one = int(index[0])
+
+        def add(block: np.ndarray, amounts: Any) -> None:
+            block[one] += amounts.sum(axis=0)
+
+    elif len(np.unique(index)) == len(index):
+
+        def add(block: np.ndarray, amounts: Any) -> None:
+            block[index] += amounts
+
     else:
-        np.add.at(block, index, np.broadcast_to(amounts, (len(index), *block.shape[1:])))
+
+        def add(block: np.ndarray, amounts: Any) -> None:
+            np.add.at(block, index, amounts)
+
+    return add
+
+
+def _constant_column(parents: list[Value], fixed: dict[Value, float]) -> np.ndarray | None:
+    """The numbers of parents that are all constants, as a column; None if any is not."""
+    if all(p in fixed for p in parents):
+        return np.array([fixed[p] for p in parents])[:, None]
+    return None
 
 
 class _Group:
     """Nodes of one level that share an op and arity: one numpy call computes them all."""
 
-    def __init__(self, op: Op, nodes: list[Value], row: dict[Value, int]) -> None:
+    def __init__(
+        self,
+        op: Op,
+        nodes: list[Value],
+        row: dict[Value, int],
+        fixed: dict[Value, float],
+        needs_grad: set[Value],
+    ) -> None:
         self.op = op
         self.nodes = nodes
         self.out = _index([row[n] for n in nodes])
-        self.args = [
-            _index([row[n.parents[i]] for n in nodes]) for i in range(len(nodes[0].parents))
-        ]
+        columns = [[n.parents[i] for n in nodes] for i in range(len(nodes[0].parents))]
+        self.args = [_index([row[p] for p in column]) for column in columns]
         self.labels = [[p.label for p in n.parents] for n in nodes]
+        self._read = [
+            _reader(arg, _constant_column(column, fixed))
+            for arg, column in zip(self.args, columns, strict=True)
+        ]
+        # gradients go only where a parameter lies upstream: none to a batch's inputs or constants
+        differentiable = columns[: len(columns) - op.consts]
+        self._add = [
+            _adder(arg) if needs_grad.intersection(column) else None
+            for arg, column in zip(self.args, differentiable, strict=False)
+        ]
+        self.differentiable = any(add is not None for add in self._add)
 
     @staticmethod
     def read_from_block(node: Value) -> tuple[Value, ...]:
         return node.parents
 
-    def inputs(self, values: np.ndarray) -> list[np.ndarray]:
-        return [values[arg] for arg in self.args]
-
-    def forward(self, values: np.ndarray, leaf: np.ndarray) -> None:
-        args = self.inputs(values)
+    def forward(self, values: np.ndarray, leaf: np.ndarray, careful: bool) -> None:
+        args = [read(values) for read in self._read]
         for rule in self.op.domain:
-            bad = np.broadcast_to(rule.bad(*args), args[0].shape)
+            bad = rule.bad(*args)
             if bad.any():
-                node, sample = np.argwhere(bad)[0]
+                shape = (len(self.nodes), values.shape[1])
+                node, sample = np.argwhere(np.broadcast_to(bad, shape))[0]
                 label = self.labels[node][rule.arg]
+                number = np.broadcast_to(args[rule.arg], shape)[node, sample]
                 raise rule.error(
-                    f"{self.op.name}: expected {rule.expected}, got "
-                    f"{float(args[rule.arg][node, sample])!r}"
+                    f"{self.op.name}: expected {rule.expected}, got {float(number)!r}"
                     + labelled(label)
                     + f" at row {sample}"
                 )
-        values[self.out] = _finite(self.op.vfn(*args), self.op.name)
+        out = self.op.vfn(*args)
+        values[self.out] = _finite(out, self.op.name) if careful else out
 
     def backward(
-        self, values: np.ndarray, grads: np.ndarray, leaf: np.ndarray, totals: np.ndarray
+        self,
+        values: np.ndarray,
+        grads: np.ndarray,
+        leaf: np.ndarray,
+        totals: np.ndarray,
+        careful: bool,
     ) -> None:
         g = grads[self.out]
-        partials = self.op.local(*self.inputs(values), values[self.out])
-        for arg, partial in zip(self.args, partials, strict=False):
-            amounts = partial * g
-            if not np.isfinite(amounts).all():
+        partials = self.op.local(*[read(values) for read in self._read], values[self.out])
+        for add, partial in zip(self._add, partials, strict=False):
+            if add is None:
+                continue
+            amounts = g if type(partial) is float and partial == 1.0 else partial * g
+            if careful and not np.isfinite(amounts).all():
                 amounts = _passed_on(partial, g, self.op.name)
-            _scatter_add(grads, arg, amounts)
+            add(grads, amounts)
+
+
+class _RowGroup:
+    """Nodes of one level applying an op of many inputs (sum, logsumexp, a weighted sum that is
+    not part of a layer): each node's inputs are a row of a (nodes, n, B) array, so the op is a
+    few numpy calls along that axis, whatever n is (one call per input would cost n).
+
+    The terms are added in the order they were written, as eager adds them.
+    """
+
+    def __init__(
+        self, op: Op, nodes: list[Value], row: dict[Value, int], needs_grad: set[Value]
+    ) -> None:
+        self.op = op
+        self.nodes = nodes
+        self.out = _index([row[n] for n in nodes])
+        n = len(nodes[0].parents)
+        self.args = [_index([row[node.parents[i]] for node in nodes]) for i in range(n)]
+        self.labels = [[p.label for p in node.parents] for node in nodes]
+        rows = np.array([[row[p] for p in node.parents] for node in nodes], dtype=np.intp)
+        parents = [node.parents for node in nodes]
+        # the parts of each node's inputs: (w..., x..., b) for linear, all terms otherwise
+        m = n // 2
+        spans = [(0, m), (m, 2 * m)] if op is ops.LINEAR else [(0, n)]
+        self._widths = [b - a for a, b in spans]
+        self._parts = [self._part(rows[:, a:b]) for a, b in spans]
+        self._add = [
+            _adder(_index(rows[:, a:b].ravel().tolist()))
+            if needs_grad.intersection(p for ps in parents for p in ps[a:b])
+            else None
+            for a, b in spans
+        ]
+        self._bias: Read | None = None
+        self._add_bias: Add | None = None
+        if op is ops.LINEAR:
+            self._bias = _reader(self.args[-1])
+            if needs_grad.intersection(ps[-1] for ps in parents):
+                self._add_bias = _adder(self.args[-1])
+        self.differentiable = any(add is not None for add in [*self._add, self._add_bias])
+
+    @staticmethod
+    def _part(rows: np.ndarray) -> Read:
+        """A reader of the (nodes, n, B) array: a view when there is one node, on consecutive
+        rows."""
+        span = _index(rows[0].tolist())
+        if len(rows) == 1 and isinstance(span, slice):
+            return lambda values: values[None, span]
+        return lambda values: values[rows]
+
+    @staticmethod
+    def read_from_block(node: Value) -> tuple[Value, ...]:
+        return node.parents
+
+    def forward(self, values: np.ndarray, leaf: np.ndarray, careful: bool) -> None:
+        terms = self._parts[0](values)
+        if self.op is ops.SUM:
+            out = terms.sum(axis=1)
+        elif self.op is ops.LOGSUMEXP:
+            top = terms.max(axis=1)
+            out = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
+        else:  # linear: b + w_1 x_1 + ... + w_n x_n, in this order
+            assert self._bias is not None
+            bias = np.broadcast_to(self._bias(values), (len(self.nodes), values.shape[1]))
+            products = terms * self._parts[1](values)
+            out = np.concatenate([bias[:, None], products], axis=1).sum(axis=1)
+        values[self.out] = _finite(out, self.op.name) if careful else out
+
+    def backward(
+        self,
+        values: np.ndarray,
+        grads: np.ndarray,
+        leaf: np.ndarray,
+        totals: np.ndarray,
+        careful: bool,
+    ) -> None:
+        g = grads[self.out]
+        per_term = g[:, None]
+        if self.op is ops.SUM:
+            partials: list[Any] = [1.0]
+        elif self.op is ops.LOGSUMEXP:
+            partials = [np.exp(self._parts[0](values) - values[self.out][:, None])]
+        else:  # dz/dw_i = x_i, dz/dx_i = w_i
+            partials = [self._parts[1](values), self._parts[0](values)]
+        width = values.shape[1]
+        for add, partial, n in zip(self._add, partials, self._widths, strict=False):
+            if add is None:
+                continue
+            amounts = per_term if type(partial) is float else partial * per_term
+            if careful and not np.isfinite(amounts).all():
+                amounts = _passed_on(partial, per_term, self.op.name)
+            add(grads, np.broadcast_to(amounts, (len(self.nodes), n, width)).reshape(-1, width))
+        if self._add_bias is not None:
+            self._add_bias(grads, g)
 
 
 def _passed_on(partial: Any, g: np.ndarray, where: str) -> np.ndarray:
     """partial · g where a gradient arrives (none arriving passes nothing on, as in eager), or
     the error eager backward gives: an infinite slope is a division by zero, a finite slope
     times a finite gradient past the float range an overflow."""
+    partial, g = np.broadcast_arrays(partial, g)
     reached = g != 0.0
     amounts = np.where(reached, partial * g, 0.0)
     bad = ~np.isfinite(amounts)
     if bad.any():
         sample = np.argwhere(bad)[0][-1]
-        if not np.isfinite(np.broadcast_to(partial, g.shape)[bad]).all():
+        if not np.isfinite(partial[bad]).all():
             raise ZeroDivisionError(
                 f"backward through {where}: infinite derivative at row {sample}"
             )
@@ -168,12 +328,14 @@ class _DenseGroup:
     batch) backward. W and b are read from the leaves' numbers, not from the block.
     """
 
+    differentiable = True
+
     def __init__(
         self,
         nodes: list[Value],
         row: dict[Value, int],
         leaf_position: dict[Value, int],
-        n_inputs: int,
+        needs_grad: set[Value],
     ) -> None:
         n = len(nodes[0].parents) // 2
         self.nodes = nodes
@@ -181,9 +343,12 @@ class _DenseGroup:
         self.out = _index([row[v] for v in nodes])
         self.weights = _index([leaf_position[w] for v in nodes for w in v.parents[:n]])
         self.biases = _index([leaf_position[v.parents[-1]] for v in nodes])
-        input_rows = [row[p] for p in nodes[0].parents[n : 2 * n]]
-        self.inputs = _index(input_rows)
-        self.needs_input_grad = max(input_rows) >= n_inputs  # a batch's inputs need none
+        shared = nodes[0].parents[n : 2 * n]
+        self.inputs = _index([row[p] for p in shared])
+        self.needs_input_grad = not needs_grad.isdisjoint(shared)  # a batch's inputs need none
+        self._add_input = _adder(self.inputs)
+        self._add_weights = _adder(self.weights)
+        self._add_biases = _adder(self.biases)
 
     @staticmethod
     def read_from_block(node: Value) -> tuple[Value, ...]:
@@ -206,18 +371,23 @@ class _DenseGroup:
     def matrix(self, leaf: np.ndarray) -> np.ndarray:
         return leaf[self.weights].reshape(self.shape)
 
-    def forward(self, values: np.ndarray, leaf: np.ndarray) -> None:
+    def forward(self, values: np.ndarray, leaf: np.ndarray, careful: bool) -> None:
         z = self.matrix(leaf) @ values[self.inputs] + leaf[self.biases][:, None]
-        values[self.out] = _finite(z, "linear")
+        values[self.out] = _finite(z, "linear") if careful else z
 
     def backward(
-        self, values: np.ndarray, grads: np.ndarray, leaf: np.ndarray, totals: np.ndarray
+        self,
+        values: np.ndarray,
+        grads: np.ndarray,
+        leaf: np.ndarray,
+        totals: np.ndarray,
+        careful: bool,
     ) -> None:
         g = grads[self.out]
         if self.needs_input_grad:
-            _scatter_add(grads, self.inputs, self.matrix(leaf).T @ g)
-        _scatter_add(totals, self.weights, (g @ values[self.inputs].T).ravel())
-        _scatter_add(totals, self.biases, g.sum(axis=1))
+            self._add_input(grads, self.matrix(leaf).T @ g)
+        self._add_weights(totals, (g @ values[self.inputs].T).ravel())
+        self._add_biases(totals, g.sum(axis=1))
 
 
 def _finite(array: np.ndarray, where: str) -> np.ndarray:
@@ -227,6 +397,14 @@ def _finite(array: np.ndarray, where: str) -> np.ndarray:
         sample = np.argwhere(~finite)[0][-1]
         raise OverflowError(f"{where}: result overflows a float at row {sample}")
     return array
+
+
+def _reaches(index: Index, n: int) -> bool:
+    """True when `index` names a row at or past n."""
+    return (index.stop if isinstance(index, slice) else int(index.max()) + 1) > n
+
+
+_MANY_INPUTS = (ops.SUM, ops.LOGSUMEXP, ops.LINEAR)
 
 
 MAX_BLOCK_BYTES = 256 * 2**20
@@ -242,8 +420,15 @@ class Tape:
     weights are read from the parameters' numbers directly.
     """
 
-    def __init__(self, roots: list[Value], inputs: list[Value], constants: set[Value]) -> None:
-        order = list(dict.fromkeys(node for root in roots for node in topological_order(root)))
+    def __init__(
+        self,
+        roots: list[Value],
+        inputs: list[Value],
+        constants: set[Value],
+        order: list[Value] | None = None,
+    ) -> None:
+        if order is None:
+            order = fusion.order_of(roots)
         placeholders = set(inputs)
         leaves = [node for node in order if node.op is None and node not in placeholders]
         buckets = _buckets(order)
@@ -268,32 +453,61 @@ class Tape:
         fixed = [leaf for leaf in leaves if leaf in constants]
         self._constant_data = np.array([c.data for c in fixed], dtype=float)
         leaf_position = {p: i for i, p in enumerate([*self.parameters, *fixed])}
-        # rows: the inputs, the leaves, then each group's results together
+        # the leaves read from the block (by groups other than layers, as a layer's input, or as
+        # an output) need rows holding their numbers; layers read theirs from the leaves' vector
+        read = {
+            p
+            for (_, nodes), is_dense in zip(buckets, dense, strict=True)
+            for v in nodes
+            for p in (_DenseGroup.read_from_block(v) if is_dense else v.parents)
+        }
+        read.update(roots)
+        needs_grad = set(self.parameters)  # the nodes with a parameter upstream
+        for node in order:
+            if node.op is not None and not needs_grad.isdisjoint(node.parents):
+                needs_grad.add(node)
+        # rows: the inputs, the constants and parameters read, then each group's results together
         self.n_inputs = len(inputs)
         self.n_outputs = len(roots)
-        row = {x: i for i, x in enumerate(inputs)}
-        row.update((p, self.n_inputs + i) for p, i in leaf_position.items())
-        self._groups: list[_Group | _DenseGroup] = []
+        held = [c for c in fixed if c in read] + [p for p in self.parameters if p in read]
+        row = {x: i for i, x in enumerate([*inputs, *held])}
+        n_held_constants = len(held) - len(read.intersection(self.parameters))
+        start = self.n_inputs + n_held_constants
+        self._constant_rows = np.arange(self.n_inputs, start, dtype=np.intp)
+        self._constant_positions = np.array(
+            [leaf_position[c] - len(self.parameters) for c in held[:n_held_constants]],
+            dtype=np.intp,
+        )
+        self._wide_rows = np.arange(start, len(row), dtype=np.intp)
+        self._wide_parameters = np.array(
+            [leaf_position[p] for p in held[n_held_constants:]], dtype=np.intp
+        )
+        self._wide = slice(start, len(row))
+        self._first_result = len(row)
+        numbers = {c: c.data for c in fixed}
+        self._groups: list[_Group | _RowGroup | _DenseGroup] = []
         for (key, nodes), is_dense in zip(buckets, dense, strict=True):
             if not is_dense:
                 nodes.sort(key=lambda v: row[v.parents[0]])  # so that its first inputs are a slice
-            row.update((v, len(row)) for v in nodes)
+            for v in nodes:
+                row[v] = len(row)
             if is_dense:
-                self._groups.append(_DenseGroup(nodes, row, leaf_position, self.n_inputs))
+                self._groups.append(_DenseGroup(nodes, row, leaf_position, needs_grad))
+            elif key[1] in _MANY_INPUTS:
+                self._groups.append(_RowGroup(key[1], nodes, row, needs_grad))
             else:
-                self._groups.append(_Group(key[1], nodes, row))
+                self._groups.append(_Group(key[1], nodes, row, numbers, needs_grad))
+        self._backward_groups = [g for g in reversed(self._groups) if g.differentiable]
+        # layers reading a constant's number as a weight or bias need the constants' numbers
+        self._layers_read_constants = any(
+            _reaches(index, len(self.parameters))
+            for g in self._groups
+            if isinstance(g, _DenseGroup)
+            for index in (g.weights, g.biases)
+        )
         self._size = len(row)
         self._roots = np.array([row[root] for root in roots], dtype=np.intp)
-        # parameters read from the block (by groups other than layers, as a layer's input, or as
-        # an output) need rows filled with their numbers
-        read = {p for g in self._groups for v in g.nodes for p in g.read_from_block(v)}
-        read.update(roots)
-        wide = sorted(row[p] for p in read.intersection(self.parameters))
-        self._wide_rows = np.array(wide, dtype=np.intp)
-        self._wide_parameters = self._wide_rows - self.n_inputs
-        self._constant_rows = (
-            np.arange(len(fixed), dtype=np.intp) + self.n_inputs + len(self.parameters)
-        )
+        self._roots_distinct = len(set(roots)) == len(roots)
         self._buffers: dict[int, np.ndarray] = {}
         self._values: tuple[np.ndarray, np.ndarray] | None = None
         self._grads = np.empty((0, 0))
@@ -308,7 +522,9 @@ class Tape:
         """
         self._values = None
         X = self._check_batch(X)
-        leaf = np.concatenate([self._theta(theta), self._constant_data])
+        leaf = self._theta(theta)
+        if self._layers_read_constants:
+            leaf = np.concatenate([leaf, self._constant_data])
         chunk = max(1, MAX_BLOCK_BYTES // (8 * self._size))
         if len(X) > chunk:
             if keep:
@@ -330,13 +546,23 @@ class Tape:
     def _replay(
         self, X: np.ndarray, leaf: np.ndarray, values: np.ndarray | None = None
     ) -> np.ndarray:
+        """The outputs for the rows of X. The replay checks nothing along the way, then once
+        that every result is finite; if one is not, or an op met an input outside its domain,
+        it replays again, checking each group, so the error is the first one eager meets."""
         if values is None:
             values = self._block(len(X), keep=False)
         values[: self.n_inputs] = X.T
-        values[self._wide_rows] = leaf[self._wide_parameters, None]
+        values[self._wide] = leaf[self._wide_parameters, None]
         with np.errstate(all="ignore"):
-            for group in self._groups:
-                group.forward(values, leaf)
+            try:
+                for group in self._groups:
+                    group.forward(values, leaf, False)
+                finite = bool(np.isfinite(values[self._first_result :].sum()))
+            except (ArithmeticError, ValueError):
+                finite = False
+            if not finite:  # rare: find the error, or find that the sum alone overflowed
+                for group in self._groups:
+                    group.forward(values, leaf, True)
         if self.n_outputs == 1:
             return values[self._roots[0]].copy()
         return values[self._roots].T.copy()
@@ -349,22 +575,17 @@ class Tape:
         if self._values is None:
             raise RuntimeError("Tape.backward: call forward(X) first")
         values, leaf = self._values
-        grads = (
-            np.zeros_like(values)
-            if self._grads is None or self._grads.shape != values.shape
-            else self._grads
-        )
-        grads.fill(0.0)
-        self._grads = grads
-        np.add.at(grads, self._roots, 1.0)
-        totals = np.zeros(len(leaf))  # batch sums for every leaf, read by layers from `leaf`
+        if self._grads.shape != values.shape:
+            self._grads = np.empty_like(values)
+        # unchecked first, as forward; a gradient that is not finite anywhere (or a slope that
+        # is infinite where no gradient arrives, which eager skips) sends it round again, checked
+        totals = self._sweep(values, leaf, careful=False)
         with np.errstate(all="ignore"):
-            for group in reversed(self._groups):
-                group.backward(values, grads, leaf, totals)
-            totals = totals[: len(self.parameters)]
-            totals[self._wide_parameters] += grads[self._wide_rows].sum(axis=1)
-            if reduction == "mean":
-                totals /= values.shape[1]
+            finite = np.isfinite(self._grads.sum() + totals.sum())
+        if not finite:
+            totals = self._sweep(values, leaf, careful=True)
+        if reduction == "mean":
+            totals /= values.shape[1]
         overflowed = ~np.isfinite(totals)
         if overflowed.any():
             parameter = self.parameters[int(np.argmax(overflowed))]
@@ -372,6 +593,22 @@ class Tape:
                 f"Tape.backward: the batch's gradient of the parameter {parameter.data!r}"
                 f"{labelled(parameter.label)} overflows a float"
             )
+        return totals
+
+    def _sweep(self, values: np.ndarray, leaf: np.ndarray, careful: bool) -> np.ndarray:
+        """The batch sums of d(output)/d(parameter): the groups in reverse, from the outputs."""
+        grads = self._grads
+        grads.fill(0.0)
+        if self._roots_distinct:
+            grads[self._roots] = 1.0
+        else:  # an output listed twice counts twice
+            np.add.at(grads, self._roots, 1.0)
+        totals = np.zeros(len(leaf))  # batch sums for every leaf, read by layers from `leaf`
+        with np.errstate(all="ignore"):
+            for group in self._backward_groups:
+                group.backward(values, grads, leaf, totals, careful)
+            totals = totals[: len(self.parameters)]
+            totals[self._wide_parameters] += grads[self._wide].sum(axis=1)
         return totals
 
     def backward(self, reduction: str = "mean") -> None:
@@ -399,7 +636,7 @@ class Tape:
         values = self._buffers.get(rows)
         if values is None:
             values = np.empty((self._size, rows))
-            values[self._constant_rows] = self._constant_data[:, None]
+            values[self._constant_rows] = self._constant_data[self._constant_positions, None]
             if keep:
                 if len(self._buffers) >= _KEPT_SIZES:  # a full batch and a last, shorter one
                     del self._buffers[next(iter(self._buffers))]
@@ -488,7 +725,8 @@ def trace(fn: Callable[..., Value | Sequence[Value]], n_inputs: int, *, fuse: bo
             f"{out!r}"
         )
     constants = set(tracer.constants)
+    order = fusion.order_of(roots)
     if fuse:
-        roots, zero = fusion.fuse(roots, inputs, constants)
+        roots, zero, order = fusion.fuse(roots, inputs, constants, order)
         constants |= zero
-    return Tape(roots, inputs, constants)
+    return Tape(roots, inputs, constants, order)

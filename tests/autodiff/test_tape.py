@@ -170,10 +170,22 @@ def test_overflow_inside_a_batch_is_overflow_error():
 
 
 def test_infinite_derivative_inside_a_batch_is_an_error():
-    tape = trace(lambda x: x.sqrt(), 1)
+    w = Value(1.0, "w")
+    tape = trace(lambda x: (w * x).sqrt(), 1)
     tape.forward([[4.0], [0.0]])
     with pytest.raises(ZeroDivisionError, match="row 1"):
         tape.backward()
+    assert w.grad == 0.0
+
+
+def test_no_gradient_is_computed_toward_inputs_or_constants():
+    """Only parameters get gradients: sqrt's infinite slope at x = 0 leads to the input alone,
+    so it is never formed, and w's gradient is the eager one, sqrt(x) summed over the rows."""
+    w = Value(0.5, "w")
+    tape = trace(lambda x: x.sqrt() * w + (x * 3.0).sqrt(), 1)
+    tape.forward([[0.0], [4.0]])
+    tape.backward("sum")
+    assert w.grad == pytest.approx(0.0 + 2.0, rel=1e-15)
 
 
 @pytest.mark.parametrize(
@@ -421,7 +433,8 @@ def test_only_real_numeric_batches_pass(X):
 
 def test_an_overflow_in_backward_is_overflow_error_as_in_eager():
     """sqrt's slope at 1e-20 is finite (5e9); times the gradient 1e300 it leaves the floats."""
-    fn = lambda x: x.sqrt() * 1e300  # noqa: E731 -- one line reads best
+    w = Value(1.0, "w")
+    fn = lambda x: (w * x).sqrt() * 1e300  # noqa: E731 -- one line reads best
     with pytest.raises(OverflowError):
         fn(Value(1e-20)).backward()
     tape = trace(fn, 1)
