@@ -525,6 +525,8 @@ class Tape:
         leaf = self._theta(theta)
         if self._layers_read_constants:
             leaf = np.concatenate([leaf, self._constant_data])
+        elif theta is not None and keep:
+            leaf = leaf.copy()  # kept for backward: the caller may change theta meanwhile
         chunk = max(1, MAX_BLOCK_BYTES // (8 * self._size))
         if len(X) > chunk:
             if keep:
@@ -643,17 +645,22 @@ class Tape:
                 self._buffers[rows] = values
         return values
 
+    def theta(self) -> np.ndarray:
+        """The parameters' numbers now (their `.data`), in `parameters` order: a vector to pass
+        to `forward` for many batches at the same numbers, read once."""
+        numbers = np.fromiter((p.data for p in self.parameters), float, len(self.parameters))
+        if not np.isfinite(numbers).all():
+            parameter = self.parameters[int(np.argmax(~np.isfinite(numbers)))]
+            raise ValueError(
+                f"Tape.forward: parameters must be finite (got {parameter.data!r}"
+                f"{labelled(parameter.label)})"
+            )
+        return numbers
+
     def _theta(self, theta: Any) -> np.ndarray:
         """The parameters' numbers: `theta` checked, or the parameter Values' `.data`."""
         if theta is None:
-            numbers = np.array([p.data for p in self.parameters], dtype=float)
-            if not np.isfinite(numbers).all():
-                parameter = self.parameters[int(np.argmax(~np.isfinite(numbers)))]
-                raise ValueError(
-                    f"Tape.forward: parameters must be finite (got {parameter.data!r}"
-                    f"{labelled(parameter.label)})"
-                )
-            return numbers
+            return self.theta()
         numbers = real_array(theta, "Tape.forward: theta", ndim=1)
         if numbers.shape != (len(self.parameters),):
             raise ValueError(

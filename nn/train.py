@@ -66,9 +66,12 @@ def _trace_model(model: Module, nin: int) -> Tape:
 
 def _replay(tape: Tape, X: np.ndarray) -> np.ndarray:
     """The tape's outputs for the rows of X, in chunks: a replay holds a number per graph node
-    per row, so the chunks bound the memory."""
+    per row, so the chunks bound the memory. The parameters' numbers are read once for all."""
+    theta = tape.theta()
     chunks = range(0, len(X), PREDICT_CHUNK)
-    return np.concatenate([tape.forward(X[i : i + PREDICT_CHUNK], keep=False) for i in chunks])
+    return np.concatenate(
+        [tape.forward(X[i : i + PREDICT_CHUNK], theta, keep=False) for i in chunks]
+    )
 
 
 def _require_module(model: Any, where: str) -> None:

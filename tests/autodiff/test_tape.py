@@ -482,3 +482,25 @@ def test_a_huge_batch_kept_for_backward_is_refused_with_the_memory_and_the_fix(m
     monkeypatch.setattr(autodiff.tape, "MAX_BLOCK_BYTES", 2**20)
     with pytest.raises(ValueError, match=r"at most [0-9]+ rows .*\(got 20000.* MiB.*keep=False"):
         tape.forward(np.zeros((20_000, 1)))
+
+
+def test_theta_is_the_parameters_numbers_in_order_and_forward_at_it_matches():
+    _, tape = small_network_tape()
+    theta = tape.theta()
+    np.testing.assert_array_equal(theta, [p.data for p in tape.parameters])
+    X = batch_for(3, 5, seed=13)
+    np.testing.assert_array_equal(tape.forward(X, theta), tape.forward(X))
+    tape.parameters[2].data = float("inf")
+    with pytest.raises(ValueError, match=r"parameters must be finite \(got inf"):
+        tape.theta()
+
+
+def test_changing_theta_after_forward_does_not_change_the_gradient():
+    _, tape = small_network_tape()
+    X = batch_for(3, 6, seed=14)
+    theta = tape.theta()
+    tape.forward(X, theta)
+    expected = tape.gradient("sum")
+    tape.forward(X, theta)
+    theta += 1.0
+    np.testing.assert_array_equal(tape.gradient("sum"), expected)

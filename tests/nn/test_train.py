@@ -481,9 +481,9 @@ def test_predict_goes_in_chunks_and_keeps_no_batch_alive(monkeypatch):
     replays = []
     forward = Tape.forward
 
-    def spy(tape, X, *, keep=True):
+    def spy(tape, X, theta=None, *, keep=True):
         replays.append((tape, len(X), keep))
-        return forward(tape, X, keep=keep)
+        return forward(tape, X, theta, keep=keep)
 
     monkeypatch.setattr(Tape, "forward", spy)
     model = nn.MLP(2, [3, 2], seed=1)
