@@ -267,9 +267,11 @@ class _RowGroup:
             out = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
         else:  # linear: b + w_1 x_1 + ... + w_n x_n, in this order
             assert self._bias is not None
-            bias = np.broadcast_to(self._bias(values), (len(self.nodes), values.shape[1]))
-            products = terms * self._parts[1](values)
-            out = np.concatenate([bias[:, None], products], axis=1).sum(axis=1)
+            k, m, width = terms.shape
+            stacked = np.empty((k, m + 1, width))
+            stacked[:, 0] = self._bias(values)
+            np.multiply(terms, self._parts[1](values), out=stacked[:, 1:])
+            out = stacked.sum(axis=1)
         values[self.out] = _finite(out, self.op.name) if careful else out
 
     def backward(
@@ -295,7 +297,9 @@ class _RowGroup:
             amounts = per_term if type(partial) is float else partial * per_term
             if careful and not np.isfinite(amounts).all():
                 amounts = _passed_on(partial, per_term, self.op.name)
-            add(grads, np.broadcast_to(amounts, (len(self.nodes), n, width)).reshape(-1, width))
+            if amounts.shape[1] != n:  # a sum's gradient, the same for each of its terms
+                amounts = np.repeat(amounts, n, axis=1)
+            add(grads, amounts.reshape(-1, width))
         if self._add_bias is not None:
             self._add_bias(grads, g)
 
@@ -581,11 +585,10 @@ class Tape:
             self._grads = np.empty_like(values)
         # unchecked first, as forward; a gradient that is not finite anywhere (or a slope that
         # is infinite where no gradient arrives, which eager skips) sends it round again, checked
-        totals = self._sweep(values, leaf, careful=False)
         with np.errstate(all="ignore"):
-            finite = np.isfinite(self._grads.sum() + totals.sum())
-        if not finite:
-            totals = self._sweep(values, leaf, careful=True)
+            totals = self._sweep(values, leaf, careful=False)
+            if not np.isfinite(self._grads.sum() + totals.sum()):
+                totals = self._sweep(values, leaf, careful=True)
         if reduction == "mean":
             totals /= values.shape[1]
         overflowed = ~np.isfinite(totals)
@@ -606,11 +609,10 @@ class Tape:
         else:  # an output listed twice counts twice
             np.add.at(grads, self._roots, 1.0)
         totals = np.zeros(len(leaf))  # batch sums for every leaf, read by layers from `leaf`
-        with np.errstate(all="ignore"):
-            for group in self._backward_groups:
-                group.backward(values, grads, leaf, totals, careful)
-            totals = totals[: len(self.parameters)]
-            totals[self._wide_parameters] += grads[self._wide].sum(axis=1)
+        for group in self._backward_groups:
+            group.backward(values, grads, leaf, totals, careful)
+        totals = totals[: len(self.parameters)]
+        totals[self._wide_parameters] += grads[self._wide].sum(axis=1)
         return totals
 
     def backward(self, reduction: str = "mean") -> None:
@@ -661,7 +663,7 @@ class Tape:
         """The parameters' numbers: `theta` checked, or the parameter Values' `.data`."""
         if theta is None:
             return self.theta()
-        numbers = real_array(theta, "Tape.forward: theta", ndim=1)
+        numbers = theta if _plain(theta, 1) else real_array(theta, "Tape.forward: theta", ndim=1)
         if numbers.shape != (len(self.parameters),):
             raise ValueError(
                 f"Tape.forward: theta must have one number per parameter, {len(self.parameters)} "
@@ -670,7 +672,8 @@ class Tape:
         return numbers
 
     def _check_batch(self, X: Any) -> np.ndarray:
-        X = real_array(X, "Tape.forward: X", ndim=2)
+        if not _plain(X, 2):
+            X = real_array(X, "Tape.forward: X", ndim=2)
         if X.shape[1] != self.n_inputs:
             raise ValueError(
                 f"Tape.forward: X must have shape (B, {self.n_inputs}) (got {X.shape})"
@@ -678,6 +681,14 @@ class Tape:
         if X.shape[0] == 0:
             raise ValueError("Tape.forward: X must have at least one row (got 0)")
         return X
+
+
+def _plain(x: Any, ndim: int) -> bool:
+    """True for a float array of `ndim` axes whose numbers are all finite: what `real_array`
+    passes as it is, told in a few numpy calls (a training loop replays thousands of batches)."""
+    if type(x) is not np.ndarray or x.dtype != np.float64 or x.ndim != ndim:
+        return False
+    return bool(np.isfinite(x).all())
 
 
 def _buckets(order: list[Value]) -> list[tuple[tuple[Any, ...], list[Value]]]:
