@@ -201,9 +201,16 @@ class _VectorSteps:
         self.tape_theta = np.array([p.data for p in tape.parameters], dtype=float)
         self.theta = np.array([p.data for p in self.params], dtype=float)
         self.grad = np.zeros(len(self.params))
+        # the usual case, the optimizer holding the tape's parameters in the tape's order: the
+        # vectors are the same, with nothing to gather or scatter
+        self.same = self.params == tape.parameters
 
     def step(self, batch: np.ndarray) -> float:
         """One optimizer update on the batch's mean gradient; returns the batch's summed loss."""
+        if self.same:
+            losses = self.tape.forward(batch, theta=self.theta)
+            self.theta = self.optimizer.update(self.theta, self.tape.gradient("mean"))
+            return float(losses.sum())
         self.tape_theta[self.rows] = self.theta[self.in_tape]
         losses = self.tape.forward(batch, theta=self.tape_theta)
         self.grad[self.in_tape] = self.tape.gradient("mean")[self.rows]
