@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         loss="hinge",
         epochs=args.epochs,
         batch_size=args.batch_size,
-        weight_decay=1e-4,
+        weight_decay=2e-4,  # λ·p added to each gradient: the gradient of the penalty 1e-4·Σp²
         seed=args.seed,
         progress=not args.no_progress,
     )
