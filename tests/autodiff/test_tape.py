@@ -504,3 +504,76 @@ def test_changing_theta_after_forward_does_not_change_the_gradient():
     tape.forward(X, theta)
     theta += 1.0
     np.testing.assert_array_equal(tape.gradient("sum"), expected)
+
+
+def many_input_program(seed: int):
+    """A random graph of sums, logsumexps and weighted sums side by side on each level, whose
+    terms repeat nodes (a shared subexpression read twice by one node and by several), use a
+    parameter twice, mix inputs, constants and computed nodes, and are not consecutive rows."""
+    rng = np.random.default_rng(seed)
+    params = [Value(rng.uniform(-1, 1), f"p{i}") for i in range(5)]
+    steps = []
+    for _ in range(int(rng.integers(2, 5))):  # levels
+        width = int(rng.integers(2, 6))
+        kinds = rng.choice(["sum", "logsumexp", "linear", "tanh"], int(rng.integers(1, 5)))
+        steps.append([(str(k), [int(i) for i in rng.integers(0, 99, 2 * width)]) for k in kinds])
+
+    def fn(*xs):
+        nodes = [*xs, *params, Value(0.5), xs[0] * params[0]]
+        for level in steps:
+            made = []
+            for kind, picks in level:
+                terms = [nodes[i % len(nodes)] for i in picks]
+                half = len(terms) // 2
+                if kind == "sum":
+                    made.append(sum_values(terms))
+                elif kind == "logsumexp":
+                    made.append(logsumexp(terms))
+                elif kind == "linear":
+                    made.append(linear(terms[:half], terms[half:], params[1]))
+                else:
+                    made.append(terms[0].tanh())
+            nodes += made
+        return sum_values(nodes[-3:]) * params[2]
+
+    return fn, params
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_many_input_ops_side_by_side_replay_like_eager_row_by_row(seed):
+    fn, params = many_input_program(seed)
+    X = np.random.default_rng(seed).uniform(-1.5, 1.5, (6, 3))
+    for p in params:
+        p.grad = 0.0
+    outputs = [fn(*[Value(v) for v in row]) for row in X]
+    sum_values(outputs).backward()
+    expected = {p: p.grad for p in params}
+    tape = trace(fn, 3)
+    np.testing.assert_allclose(tape.forward(X), [o.data for o in outputs], rtol=1e-12)
+    gradient = dict(zip(tape.parameters, tape.gradient("sum"), strict=True))
+    np.testing.assert_allclose(
+        [gradient.get(p, 0.0) for p in params], list(expected.values()), rtol=1e-12, atol=1e-15
+    )
+
+
+def test_a_sum_adds_its_terms_in_the_order_written():
+    """Left to right, ((1e16 + 1) - 1e16) + 1 is 1.0 and ((1 + 1e16) + 1) - 1e16 is 0.0 in
+    floats (other orders give 0.0 or 2.0); two such sums on one level are one block."""
+    big = Value(1e16, "big")
+    tape = trace(lambda x: [sum_values([big, x, -big, x]), sum_values([x, big, x, -big])], 1)
+    np.testing.assert_array_equal(tape.forward([[1.0]]), [[1.0, 0.0]])
+
+
+def test_a_logsumexp_reading_one_node_twice_sends_it_both_shares():
+    """d/dw logsumexp(z, z, 0) with z = w x is 2 x e^z / (2 e^z + 1): both reads pass gradient."""
+    w = Value(0.3, "w")
+
+    def fn(x):
+        z = w * x
+        return logsumexp([z, z, Value(0.0)])
+
+    tape = trace(fn, 1)
+    tape.forward([[2.0]])
+    tape.backward("sum")
+    e = math.exp(0.6)
+    assert w.grad == pytest.approx(2 * 2.0 * e / (2 * e + 1), rel=1e-13)
