@@ -229,12 +229,12 @@ class _Writer:
         tape = self.tape
         lines = []
         if len(tape._constant_rows):
-            rows = _text(_span_or(tape._constant_rows))
+            held_rows = _text(_span_or(tape._constant_rows))
             held = _span_or(tape._constant_positions)
             if held == slice(0, len(tape._constant_data)):
-                lines.append(f"    V[{rows}] = CONSTANTS[:, None]")
+                lines.append(f"    V[{held_rows}] = CONSTANTS[:, None]")
             else:
-                lines.append(f"    V[{rows}] = CONSTANTS[{_text(held)}][:, None]")
+                lines.append(f"    V[{held_rows}] = CONSTANTS[{_text(held)}][:, None]")
         if len(tape._wide_rows):
             rows, positions = tape._wide_rows.tolist(), tape._wide_parameters.tolist()
             lines.append(f"    V[{rows}] = leaf[{positions}][:, None]")
