@@ -231,7 +231,7 @@ class _Writer:
         if len(tape._constant_rows):
             held_rows = _text(_span_or(tape._constant_rows))
             held = _span_or(tape._constant_positions)
-            if held == slice(0, len(tape._constant_data)):
+            if isinstance(held, slice) and held == slice(0, len(tape._constant_data)):
                 lines.append(f"    V[{held_rows}] = CONSTANTS[:, None]")
             else:
                 lines.append(f"    V[{held_rows}] = CONSTANTS[{_text(held)}][:, None]")

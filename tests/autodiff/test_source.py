@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nn
-from autodiff import Value, logsumexp, sum_values, trace
+from autodiff import Value, linear, logsumexp, sum_values, trace
 from tests.autodiff.test_fuse import eager_sums, micrograd_mlp, random_program, run
 
 
@@ -88,3 +88,21 @@ def test_a_micrograd_shaped_network_is_written_as_matrix_products_too():
     tape = trace(lambda a, b: model([a, b]), 2)
     source = tape.to_source()
     assert "W1 @ A0 + b1[:, None]" in source and "W2 @ A1 + b2[:, None]" in source
+
+
+def test_constants_read_by_layers_alone_get_no_rows_and_the_source_still_matches():
+    """1.0 and 3.0 are a layer's bias and weight, read from the leaves; 2.0, 5.0 and 7.0 are read
+    as values, and they are not consecutive among the constants."""
+    w = Value(0.3, "w")
+
+    def fn(x):
+        z = (x * 2.0).tanh() * w
+        return (z * 5.0).tanh() + linear([Value(3.0)], [z], Value(1.0)) + (z * 7.0).sin()
+
+    tape = trace(fn, 1, fuse=False)
+    assert len(tape._constant_rows) == 3 < len(tape._constant_data)
+    forward, backward = compiled(tape)
+    X = np.array([[0.2], [-1.0], [0.7]])
+    outputs, grads = eager_sums(fn, X, [w])
+    np.testing.assert_allclose(forward(X, tape.theta()), outputs, rtol=1e-12)
+    np.testing.assert_allclose(backward(X, tape.theta(), "sum"), grads, rtol=1e-12)
