@@ -100,6 +100,8 @@ class Optimizer:
         with np.errstate(all="ignore"):  # a non-finite result is reported below, by name
             new_theta, state = self._proposal(theta, grad)
         for name, numbers in {"value": new_theta, **state}.items():
+            if np.isfinite(numbers.sum()):  # a NaN or infinity anywhere makes the sum one
+                continue
             bad = np.flatnonzero(~np.isfinite(numbers))
             if bad.size:
                 i = int(bad[0])
