@@ -47,24 +47,28 @@ def gradient_map(root: Value, create_graph: bool = False) -> dict[Value, Any]:
 def topological_order(root: Value) -> list[Value]:
     """Every node root depends on, each after all of its parents; root last.
 
-    A depth-first walk with a stack instead of recursion, so any depth works: a node goes back
-    on the stack, marked done, above its parents, and is listed when it comes off again.
+    A depth-first walk on a stack, not recursion, so any depth works: a node comes off once to
+    push its parents above it, and again, after them, to be listed. Two stacks in step (the node;
+    are its parents pushed?), not a tuple per entry, which on a deep graph would live long
+    enough to make Python's cyclic collector walk the whole graph again and again.
     """
     order: list[Value] = []
     seen: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
+    nodes, pushed = [root], [False]
+    while nodes:
+        node = nodes.pop()
+        if pushed.pop():
             order.append(node)
         elif node not in seen:
             seen.add(node)
-            stack.append((node, True))
+            nodes.append(node)
+            pushed.append(True)
             for parent in reversed(node.parents):  # the first parent is walked first
                 if parent in seen:
                     continue
                 if parent.parents:
-                    stack.append((parent, False))
+                    nodes.append(parent)
+                    pushed.append(False)
                 else:  # a leaf waits for nothing: list it at once
                     seen.add(parent)
                     order.append(parent)
