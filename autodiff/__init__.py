@@ -12,7 +12,7 @@ from autodiff.backward import gradient_map, topological_order
 from autodiff.collector import collector_paused
 from autodiff.functional import grad, gradients, no_grad, value_and_grad
 from autodiff.gradcheck import GradcheckError, check_gradient, gradcheck
-from autodiff.nary import linear, logsumexp, sum_values
+from autodiff.nary import linear, logsumexp, softmax_ce, sum_values
 from autodiff.op import Op, local_derivatives
 from autodiff.ops import OPS
 from autodiff.tape import Tape, trace
@@ -34,6 +34,7 @@ __all__ = [
     "local_derivatives",
     "logsumexp",
     "no_grad",
+    "softmax_ce",
     "sum_values",
     "topological_order",
     "trace",

@@ -1,4 +1,5 @@
-"""Ops of many inputs recorded as one node each: long sums, logsumexp and a neuron's sum."""
+"""Ops of many inputs recorded as one node each: long sums, logsumexp, a neuron's sum and
+softmax cross-entropy."""
 
 from __future__ import annotations
 
@@ -35,6 +36,21 @@ def linear(weights: Any, inputs: Any, bias: Value | float = 0.0) -> Value:
             f"and {len(xs)} inputs"
         )
     return apply(ops.LINEAR, (*ws, *xs, lift(bias, ops.LINEAR)))
+
+
+def softmax_ce(logits: Any, targets: Any) -> Value:
+    """Σ_k t_k (logsumexp(z) - z_k), the cross-entropy of softmax(z) against weights t, as one
+    node; exact for any logits, with gradient softmax(z)·Σt - t (softmax - t when Σt = 1)."""
+    zs = _values(logits, ops.SOFTMAX_CE)
+    ts = _values(targets, ops.SOFTMAX_CE)
+    if not zs:
+        raise ValueError("softmax_ce: logits must hold at least one number (got none)")
+    if len(ts) != len(zs):
+        raise ValueError(
+            f"softmax_ce: targets must be one weight per logit, {len(zs)} "
+            f"(got {len(ts)} targets for {len(zs)} logits)"
+        )
+    return apply(ops.SOFTMAX_CE, (*zs, *ts))
 
 
 def _values(items: Any, op: Op) -> tuple[Value, ...]:

@@ -122,11 +122,16 @@ LINEAR = Op("linear", "Σw·x+b", fn=lambda *args: _linear(args),  # inputs (w1.
          local=lambda *args: _linear_local(args),
          form=lambda args, latex: _linear_form(args, latex),
          says=lambda i, names, out, latex: _linear_says(i, names))
+SOFTMAX_CE = Op("softmax_ce", "softmax CE", fn=lambda *args: _softmax_ce(args),  # (z1..zn, t1..tn)
+         vfn=lambda *args: _vsoftmax_ce(args),
+         local=lambda *args: _softmax_ce_local(args),
+         form=lambda args, latex: _softmax_ce_form(args, latex),
+         says=lambda i, names, out, latex: _softmax_ce_says(i, names, latex))
 # fmt: on
 
 OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, NEG, POW, POW_VALUE, RPOW, EXP, LOG, TANH, SIGMOID, RELU, LEAKY_RELU,
-    CLAMP, SQRT, ABS, SIN, COS, SOFTPLUS, SUM, LOGSUMEXP, LINEAR,
+    CLAMP, SQRT, ABS, SIN, COS, SOFTPLUS, SUM, LOGSUMEXP, LINEAR, SOFTMAX_CE,
 )  # fmt: skip
 
 
@@ -136,7 +141,7 @@ OPS: tuple[Op, ...] = (
 
 
 def _smooth(x: Any, name: str) -> Any:
-    """A smooth function of x (exp, sin, cos, sigmoid) on a float, an array or a Value."""
+    """A smooth function of x (exp, sin, cos, sigmoid, log) on a float, an array or a Value."""
     if isinstance(x, np.ndarray):
         return _ON_ARRAYS[name](x)
     if isinstance(x, float | int):
@@ -205,12 +210,14 @@ _ON_FLOATS: dict[str, Callable[[float], float]] = {
     "sin": math.sin,
     "cos": math.cos,
     "sigmoid": _sigmoid,
+    "log": math.log,
 }
 _ON_ARRAYS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exp": np.exp,
     "sin": np.sin,
     "cos": np.cos,
     "sigmoid": _vsigmoid,
+    "log": np.log,
 }
 
 
@@ -279,3 +286,70 @@ def _linear_says(i: int, names: Sequence[str]) -> str:
     if i == 2 * n:
         return "1"
     return names[i + n] if i < n else names[i - n]
+
+
+def _softmax_ce(args: Sequence[float]) -> float:
+    """Σ_k t_k (logsumexp(z) - z_k) from inputs (z_1..z_n, t_1..t_n), each term shifted by the
+    largest logit m: (m - z_k) + log Σ_i exp(z_i - m). Terms of weight 0 are left out, so a
+    logit too far below the rest to matter costs nothing rather than 0·inf."""
+    n = len(args) // 2
+    zs, ts = args[:n], args[n:]
+    top = max(zs)
+    log_total = math.log(math.fsum(math.exp(z - top) for z in zs))
+    return sum((t * ((top - z) + log_total) for z, t in zip(zs, ts, strict=True) if t), 0.0)
+
+
+def _vsoftmax_ce(args: Sequence[np.ndarray]) -> np.ndarray:
+    n = len(args) // 2
+    stacked = np.stack(np.broadcast_arrays(*args))
+    zs, ts = stacked[:n], stacked[n:]
+    top = zs.max(axis=0)
+    gaps = (top - zs) + np.log(np.exp(zs - top).sum(axis=0))
+    return (ts * np.where(ts != 0.0, gaps, 0.0)).sum(axis=0)
+
+
+def _softmax_and_gaps(zs: Sequence[Any]) -> tuple[Any, Any]:
+    """softmax(z)_i and logsumexp(z) - z_i for each i, both shifted by the largest logit m:
+    exp(z_i - m) / Σ exp(z_j - m) and (m - z_i) + log Σ exp(z_j - m). Neither overflows, and
+    neither goes through logsumexp(z) itself, whose rounding near 1e16 is larger than log 2.
+    On Values m is the logit with the largest number, so the result stays differentiable."""
+    if isinstance(zs[0], np.ndarray):
+        stacked = np.stack(np.broadcast_arrays(*zs))
+        top = stacked.max(axis=0)
+        e = np.exp(stacked - top)
+        total = e.sum(axis=0)
+        return e / total, (top - stacked) + np.log(total)
+    top = max(zs, key=lambda z: z if isinstance(z, float | int) else z.data)
+    e = [_smooth(z - top, "exp") for z in zs]
+    total = _sum(e)
+    log_total = _smooth(total, "log")
+    return [x / total for x in e], [(top - z) + log_total for z in zs]
+
+
+def _softmax_ce_local(args: Sequence[Any]) -> tuple[Any, ...]:
+    """dL/dz_i = softmax(z)_i · Σ_k t_k - t_i, and dL/dt_k = logsumexp(z) - z_k."""
+    n = (len(args) - 1) // 2  # the last argument is the output
+    ts = args[n : 2 * n]
+    shares, gaps = _softmax_and_gaps(args[:n])
+    weight = _sum(ts)
+    return (*(s * weight - t for s, t in zip(shares, ts, strict=True)), *gaps)
+
+
+def _softmax_ce_form(args: Sequence[str], latex: bool) -> str:
+    n = len(args) // 2
+    logits, targets = ", ".join(args[:n]), ", ".join(args[n:])
+    if latex:
+        return rf"\operatorname{{softmax\_ce}}\left({logits}; {targets}\right)"
+    return f"softmax_ce({logits}; {targets})"
+
+
+def _softmax_ce_says(i: int, names: Sequence[str], latex: bool) -> str:
+    """dL/dz_i = exp(z_i - logsumexp(z))·(t_1 + ... + t_n) - t_i; dL/dt_k = logsumexp(z) - z_k."""
+    n = len(names) // 2
+    lse = _logsumexp_form(names[:n], latex)
+    if i >= n:
+        return f"{lse} - {names[i - n]}"
+    weight = " + ".join(names[n:])
+    if latex:
+        return rf"e^{{{names[i]} - {lse}}} \left({weight}\right) - {names[n + i]}"
+    return f"exp({names[i]} - {lse})·({weight}) - {names[n + i]}"

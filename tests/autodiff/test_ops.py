@@ -216,17 +216,20 @@ def test_operator_results_record_parents_in_argument_order():
 # ---- every row of the op table, whatever rows it has ----
 
 CANDIDATE_POINTS = [
-    (0.7, 1.3, 0.4, -0.9, 1.1),
-    (1.9, -0.6, -1.2, 0.5, 0.3),
-    (-0.8, 2.0, 1.6, 0.2, -1.4),
-    (-1.3, -2.5, 0.9, -0.4, 2.2),
-    (0.35, 0.45, -0.7, 1.8, -0.25),
+    (0.7, 1.3, 0.4, -0.9, 1.1, 0.6),
+    (1.9, -0.6, -1.2, 0.5, 0.3, 0.2),
+    (-0.8, 2.0, 1.6, 0.2, -1.4, -0.3),
+    (-1.3, -2.5, 0.9, -0.4, 2.2, 1.5),
+    (0.35, 0.45, -0.7, 1.8, -0.25, -0.6),
 ]
 VARIADIC_ARITY = 5  # a sum of five, a linear node with two weights, two inputs and a bias
+PAIRED_ARITY = 6  # softmax_ce: three logits, then their three target weights
 
 
 def arity(op: autodiff.Op) -> int:
     """How many inputs `op` takes, read from its `local(*inputs, out)` signature."""
+    if op is autodiff.ops.SOFTMAX_CE:
+        return PAIRED_ARITY
     params = list(inspect.signature(op.local).parameters.values())
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         return VARIADIC_ARITY
@@ -244,12 +247,12 @@ def domain_points(op: autodiff.Op) -> list[tuple[float, ...]]:
 
 # zeros, kinks and integer exponents: where a rule may branch (not for finite differences)
 EDGE_POINTS = [
-    (0.0, 0.0, 0.0, 0.0, 0.0),
-    (0.0, 1.0, 2.0, -1.0, 0.0),
-    (0.0, 2.0, -0.5, 0.0, 1.0),
-    (1.0, 0.0, 0.0, 2.0, 1.0),
-    (-1.0, 0.0, 1.0, 0.0, -2.0),
-    (-2.0, 3.0, 0.5, 1.0, 0.0),
+    (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    (0.0, 1.0, 2.0, -1.0, 0.0, 1.0),
+    (0.0, 2.0, -0.5, 0.0, 1.0, 0.0),
+    (1.0, 0.0, 0.0, 2.0, 1.0, 0.0),
+    (-1.0, 0.0, 1.0, 0.0, -2.0, 3.0),
+    (-2.0, 3.0, 0.5, 1.0, 0.0, 0.0),
 ]
 
 
