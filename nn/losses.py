@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Value, checks, linear, logsumexp, sum_values
+from autodiff import Value, checks, logsumexp, softmax_ce, sum_values
 
 Vector = Sequence[Value | float] | np.ndarray
 """A flat sequence of Values or numbers, or a numpy array of numbers."""
@@ -153,29 +153,28 @@ def binary_cross_entropy_with_logits(logits: Scalars, targets: Scalars) -> Value
 _HALF_FLOOR = -1000.0  # half-gaps held above this: exp(2 * -1000) is 0.0 in floats anyway
 
 
-def _shifted(zs: list[Value]) -> tuple[list[Value], list[Value], Value]:
-    """The logits shifted below L = logsumexp(z), in the forms softmax and its log need.
+def _shifted(zs: list[Value]) -> tuple[list[Value], Value]:
+    """The logits shifted below L = logsumexp(z), in the form softmax needs.
 
-    Returns (halves, gaps, rest): halves[i] = (z_i - L)/2, exact and never overflowing however
-    far apart the logits are; gaps[i] = z_i - L, floored where exp of it is 0.0 anyway; and
-    rest = logsumexp(gaps). Then log softmax_i = (z_i - L) - rest, and softmax_i =
-    exp(gaps[i] - rest). One shift is not enough: L is rounded, and for logits near 1e16 that
-    rounding is larger than log 2, so z_i - L alone loses the answer. The second shift by
+    Returns (gaps, rest): gaps[i] = z_i - L, computed as twice (z_i - L)/2, which is exact and
+    never overflows however far apart the logits are, and floored where exp of it is 0.0
+    anyway; and rest = logsumexp(gaps). Then softmax_i = exp(gaps[i] - rest). One shift is not
+    enough: L is rounded, and for logits near 1e16 that rounding is larger than log 2, so
+    z_i - L alone loses the answer. The second shift by
     `rest` (a number within log(n) of 0, computed precisely) gives back what the rounding of L
-    took. Every step is an ordinary node, so the gradient is exact as well: what flows through
-    L cancels (Σ softmax = 1), leaving softmax - t.
+    took. Every step is an ordinary node, so the gradient is exact as well.
     """
     top = logsumexp(zs)
     half_top = top * 0.5
     halves = [z * 0.5 - half_top for z in zs]
     gaps = [h.clamp(_HALF_FLOOR, 0.0) * 2.0 for h in halves]
-    return halves, gaps, logsumexp(gaps)
+    return gaps, logsumexp(gaps)
 
 
 def softmax(logits: Vector) -> list[Value]:
     """exp(z_i) / Σ exp(z_j), computed from shifted logits so nothing overflows or rounds away."""
     zs = [z if isinstance(z, Value) else Value(z) for z in logits]
-    _, gaps, rest = _shifted(zs)
+    gaps, rest = _shifted(zs)
     return [(gap - rest).exp() for gap in gaps]
 
 
@@ -205,19 +204,7 @@ def _one_softmax_ce(logits: Sequence[Any], target: Any, where: str) -> Value:
     zs = [z if isinstance(z, Value) else Value(z) for z in logits]
     if not zs:
         raise ValueError(f"{where}: expected at least one logit (got none)")
-    weights = _class_weights(target, len(zs), f"{where}: target")
-    halves, _, rest = _shifted(zs)
-    if any(isinstance(w, Value) for w in weights):
-        # a traced batch's target columns: Σ w_k (rest - (z_k - L)) as two flat nodes
-        return rest * sum_values(weights) - linear(weights, halves) * 2.0
-    # -log softmax_k = rest - (z_k - L), written out (not floored) for each class the target
-    # weighs, so a truly huge loss overflows rather than being cut short
-    terms = [
-        rest - h * 2.0 if w == 1.0 else w * (rest - h * 2.0)
-        for h, w in zip(halves, weights, strict=True)
-        if w
-    ]
-    return terms[0] if len(terms) == 1 else sum_values(terms)
+    return softmax_ce(zs, _class_weights(target, len(zs), f"{where}: target"))
 
 
 def softmax_cross_entropy(
@@ -227,6 +214,8 @@ def softmax_cross_entropy(
 
     `logits` is one vector of Values with `targets` a class index or a probability vector, or a
     list of such vectors with one target each. dL/dz = softmax(z) - t, the seeds' y - t.
+    Each sample is one `softmax_ce` node, exact for any logits: [1e16, 1e16] against class 0
+    costs log 2.
     """
     where = "softmax_cross_entropy"
     rows = _as_list(logits)
