@@ -301,38 +301,50 @@ def _softmax_ce(args: Sequence[float]) -> float:
 
 def _vsoftmax_ce(args: Sequence[np.ndarray]) -> np.ndarray:
     n = len(args) // 2
-    stacked = np.stack(np.broadcast_arrays(*args))
+    stacked = _stacked(args)
     zs, ts = stacked[:n], stacked[n:]
-    top = zs.max(axis=0)
-    gaps = (top - zs) + np.log(np.exp(zs - top).sum(axis=0))
+    shifted = zs - zs.max(axis=0)
+    gaps = np.log(np.exp(shifted).sum(axis=0)) - shifted
     return (ts * np.where(ts != 0.0, gaps, 0.0)).sum(axis=0)
 
 
-def _softmax_and_gaps(zs: Sequence[Any]) -> tuple[Any, Any]:
-    """softmax(z)_i and logsumexp(z) - z_i for each i, both shifted by the largest logit m:
-    exp(z_i - m) / Σ exp(z_j - m) and (m - z_i) + log Σ exp(z_j - m). Neither overflows, and
-    neither goes through logsumexp(z) itself, whose rounding near 1e16 is larger than log 2.
-    On Values m is the logit with the largest number, so the result stays differentiable."""
-    if isinstance(zs[0], np.ndarray):
-        stacked = np.stack(np.broadcast_arrays(*zs))
-        top = stacked.max(axis=0)
-        e = np.exp(stacked - top)
-        total = e.sum(axis=0)
-        return e / total, (top - stacked) + np.log(total)
+def _stacked(xs: Sequence[np.ndarray]) -> np.ndarray:
+    """Arrays as one, along a new first axis: at once when their shapes agree (a batch's rows,
+    the tape's usual case), else broadcast first (a constant column beside them)."""
+    if len({x.shape for x in xs}) == 1:
+        return np.array(xs)
+    return np.stack(np.broadcast_arrays(*xs))
+
+
+def _vgaps(shifted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From logits shifted by their largest, z - m: softmax(z) and logsumexp(z) - z per row."""
+    e = np.exp(shifted)
+    total = e.sum(axis=0)
+    return e / total, np.log(total) - shifted
+
+
+def _softmax_ce_local(args: Sequence[Any]) -> tuple[Any, ...]:
+    """dL/dz_i = softmax(z)_i · Σ_k t_k - t_i, and dL/dt_k = logsumexp(z) - z_k, both from the
+    logits shifted by the largest, m: exp(z_i - m) / Σ exp(z_j - m) and (m - z_k) + log Σ
+    exp(z_j - m). Neither overflows, and neither goes through logsumexp(z) itself (nor `out`),
+    whose rounding near 1e16 is larger than log 2."""
+    n = (len(args) - 1) // 2  # the last argument is the output
+    if isinstance(args[0], np.ndarray):
+        stacked = _stacked(args[: 2 * n])
+        zs, ts = stacked[:n], stacked[n:]
+        shares, gaps = _vgaps(zs - zs.max(axis=0))
+        return (*(shares * ts.sum(axis=0) - ts), *gaps)
+    zs, ts = args[:n], args[n : 2 * n]
+    # on Values m is the logit with the largest number, so the rule stays differentiable
     top = max(zs, key=lambda z: z if isinstance(z, float | int) else z.data)
     e = [_smooth(z - top, "exp") for z in zs]
     total = _sum(e)
     log_total = _smooth(total, "log")
-    return [x / total for x in e], [(top - z) + log_total for z in zs]
-
-
-def _softmax_ce_local(args: Sequence[Any]) -> tuple[Any, ...]:
-    """dL/dz_i = softmax(z)_i · Σ_k t_k - t_i, and dL/dt_k = logsumexp(z) - z_k."""
-    n = (len(args) - 1) // 2  # the last argument is the output
-    ts = args[n : 2 * n]
-    shares, gaps = _softmax_and_gaps(args[:n])
     weight = _sum(ts)
-    return (*(s * weight - t for s, t in zip(shares, ts, strict=True)), *gaps)
+    return (
+        *(x / total * weight - t for x, t in zip(e, ts, strict=True)),
+        *((top - z) + log_total for z in zs),
+    )
 
 
 def _softmax_ce_form(args: Sequence[str], latex: bool) -> str:
