@@ -389,3 +389,119 @@ def test_zero_to_a_value_power_through_the_tape_has_derivative_zero():
     np.testing.assert_array_equal(out, [0.0, 0.0])
     tape.backward()
     assert w.grad == 0.0
+
+
+# ---- softmax_ce: Σ_k t_k (logsumexp(z) - z_k), one node for softmax cross-entropy ----
+
+
+def np_softmax(z):
+    e = np.exp(np.asarray(z, dtype=float) - np.max(z))
+    return e / e.sum()
+
+
+def softmax_ce_of(z, t):
+    """The node softmax_ce(z; t) for fresh leaves, with those leaves."""
+    zs, ts = [Value(x) for x in z], [Value(x) for x in t]
+    return autodiff.softmax_ce(zs, ts), zs, ts
+
+
+def test_softmax_ce_of_two_equal_logits_near_1e16_is_log_2_with_slopes_minus_and_plus_half():
+    # one ulp of 1e16 is 2, more than log 2: through logsumexp(z) alone the answer rounds away
+    loss, zs, ts = softmax_ce_of([1e16, 1e16], [1.0, 0.0])
+    loss.backward()
+    assert loss.data == pytest.approx(math.log(2.0), rel=1e-15)
+    assert [z.grad for z in zs] == pytest.approx([-0.5, 0.5], abs=1e-15)
+    assert [t.grad for t in ts] == pytest.approx([math.log(2.0)] * 2, rel=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_softmax_ce_value_and_slopes_match_the_numpy_formulas_at_random_points(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    z = rng.normal(0.0, 3.0, n) + rng.choice([0.0, 1e3, -1e5])
+    t = rng.dirichlet(np.ones(n)) * rng.choice([1.0, 0.7])  # weights summing to 1, or not
+    loss, zs, ts = softmax_ce_of(z, t)
+    loss.backward()
+    log_s = z - z.max() - np.log(np.exp(z - z.max()).sum())
+    assert loss.data == pytest.approx(-(t * log_s).sum(), rel=1e-12)
+    np.testing.assert_allclose([v.grad for v in zs], np_softmax(z) * t.sum() - t, atol=1e-14)
+    np.testing.assert_allclose([v.grad for v in ts], -log_s, rtol=1e-12)
+
+
+def test_softmax_ce_of_logits_spread_wider_than_the_float_range():
+    # z1 - z0 = 2e308 is no float; weighing only z1 the loss is 0, weighing z0 it is 2e308
+    zs = [Value(-1e308), Value(1e308)]
+    right = autodiff.softmax_ce(zs, [0.0, 1.0])
+    assert right.data == 0.0
+    dz0, dz1, dt0, dt1 = autodiff.local_derivatives(right)
+    assert (dz0, dz1, dt0, dt1) == (0.0, 0.0, math.inf, 0.0)  # dL/dt0 = 2e308: no float either
+    with pytest.raises(OverflowError, match="softmax_ce: result overflows a float"):
+        autodiff.softmax_ce(zs, [1.0, 0.0])
+    z, t = np.array([[-1e308], [1e308]]), np.array([[0.0], [1.0]])
+    with np.errstate(over="ignore", invalid="raise"):  # -inf gaps are fine, 0 · inf is not
+        assert autodiff.ops.SOFTMAX_CE.vfn(*z, *t).tolist() == [0.0]
+        partials = autodiff.ops.SOFTMAX_CE.local(*z, *t, np.zeros(1))
+    assert [p.tolist() for p in partials[:2]] == [[0.0], [0.0]]
+
+
+def test_softmax_ce_passes_gradcheck_in_logits_and_weights():
+    def f(*xs):
+        return autodiff.softmax_ce(xs[:4], xs[4:])
+
+    assert autodiff.gradcheck(f, [0.3, -1.2, 2.0, 0.5, 0.1, 0.2, 0.6, 0.1])
+    assert autodiff.gradcheck(f, [1e3, 1e3 + 1.5, 1e3 - 0.5, 1e3, 0.0, 0.0, 1.0, 0.0])
+
+
+def test_softmax_ce_second_derivatives_with_create_graph_match_finite_differences():
+    """Row i of the Hessian from differentiating dL/dz_i again, against central differences of
+    the first derivatives (plain float backward), in logits and in weights; and against the
+    closed form Σt (diag(s) - s sᵀ) in the logits, s_i - [i = k] across."""
+    z, t = np.array([0.4, -1.1, 1.7]), np.array([0.2, 0.5, 0.3])
+    point = np.concatenate([z, t])
+
+    def first(x):
+        loss, zs, ts = softmax_ce_of(x[:3], x[3:])
+        loss.backward()
+        return np.array([v.grad for v in zs + ts])
+
+    h = 1e-6
+    numeric = np.array(
+        [(first(point + h * e) - first(point - h * e)) / (2 * h) for e in np.eye(6)]
+    ).T
+    s = np_softmax(z)
+    closed = np.block([[t.sum() * (np.diag(s) - np.outer(s, s)), s[:, None] - np.eye(3)]])
+    for i in range(3):
+        loss, zs, ts = softmax_ce_of(z, t)
+        loss.backward(create_graph=True)
+        slope = zs[i].grad
+        for leaf in zs + ts:
+            leaf.grad = 0.0
+        slope.backward()
+        row = [v.grad for v in zs + ts]
+        np.testing.assert_allclose(row, numeric[i], atol=1e-8)
+        np.testing.assert_allclose(row, closed[i], atol=1e-14)
+
+
+def test_softmax_ce_is_written_with_its_logits_then_its_weights():
+    op = autodiff.ops.SOFTMAX_CE
+    names = ["z1", "z2", "t1", "t2"]
+    assert op.expression(names) == "softmax_ce(z1, z2; t1, t2)"
+    assert op.describe(0, names, "L") == (
+        "exp(z1 - logsumexp(z1, z2))·(t1 + t2) - t1",
+        r"e^{z1 - \operatorname{logsumexp}\left(z1, z2\right)} \left(t1 + t2\right) - t1",
+    )
+    assert op.describe(3, names, "L")[0] == "logsumexp(z1, z2) - z2"
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "fragment"),
+    [
+        ([], [], "logits must hold at least one number (got none)"),
+        ([1.0, 2.0], [1.0], "targets must be one weight per logit, 2 (got 1 targets for 2"),
+    ],
+)
+def test_softmax_ce_refuses_missing_logits_and_unpaired_weights(logits, targets, fragment):
+    with pytest.raises(ValueError) as error:
+        autodiff.softmax_ce([Value(z) for z in logits], targets)
+    assert str(error.value).startswith("softmax_ce: ")
+    assert fragment in str(error.value)

@@ -322,3 +322,44 @@ def test_losses_take_value_targets_so_a_batch_can_be_traced(loss):
     X = np.array([[0.1, 0.2, 1.0], [0.5, -0.3, 0.0], [-1.2, 0.7, 1.0]])
     expected = [loss(model([a, b]), t).data for a, b, t in X.tolist()]
     np.testing.assert_allclose(tape.forward(X), expected, rtol=1e-12)
+
+
+def test_softmax_cross_entropy_is_one_softmax_ce_node_over_the_logits_and_one_hot_weights():
+    zs = leaves([0.5, -1.0, 2.0])
+    loss = nn.softmax_cross_entropy(zs, 1)
+    assert loss.op.name == "softmax_ce"
+    assert loss.parents[:3] == tuple(zs)
+    assert [t.data for t in loss.parents[3:]] == [0.0, 1.0, 0.0]
+    soft = nn.softmax_cross_entropy(zs, [0.25, 0.25, 0.5])
+    assert [t.data for t in soft.parents[3:]] == [0.25, 0.25, 0.5]
+
+
+def test_softmax_cross_entropy_traced_at_logits_near_1e16_has_the_exact_gradient():
+    # L = log 2 at z = (w·a, b) = (1e16, 1e16) against class 0: dL/dw = (0.5 - 1)·a = -5e15
+    w = Value(1.0, "w")
+    tape = trace(lambda a, b, t0, t1: nn.softmax_cross_entropy([a * w, b], [t0, t1]), 4)
+    out = tape.forward(np.array([[1e16, 1e16, 1.0, 0.0]]))
+    assert out.tolist() == [pytest.approx(np.log(2.0), rel=1e-15)]
+    assert tape.gradient("sum").tolist() == [-5e15]
+
+
+def test_softmax_cross_entropy_through_a_network_on_the_tape_equals_eager_row_by_row():
+    model = nn.MLP(3, [5, 4], activation="tanh", seed=3)
+    rng = np.random.default_rng(4)
+    classes = rng.integers(0, 4, 6)
+    X = np.column_stack([rng.normal(0.0, 2.0, (6, 3)), np.eye(4)[classes]])
+
+    def loss(*columns):
+        return nn.softmax_cross_entropy(model(list(columns[:3])), list(columns[3:]))
+
+    tape = trace(loss, 7)
+    forward = tape.forward(X)
+    for row, label, value in zip(X, classes, forward, strict=True):
+        model.zero_grad()
+        eager = nn.softmax_cross_entropy(model(row[:3].tolist()), int(label))
+        eager.backward()
+        assert value == pytest.approx(eager.data, rel=1e-12)
+        tape.forward(row[None, :])
+        np.testing.assert_allclose(
+            tape.gradient("sum"), [p.grad for p in tape.parameters], rtol=1e-12, atol=1e-15
+        )
