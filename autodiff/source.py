@@ -43,6 +43,7 @@ _FORWARD = {
     "sum": "add_in_order({args})",
     "logsumexp": "logsumexp({args})",
     "linear": "weighted_sum({args})",
+    "softmax_ce": "softmax_ce({args})",
 }
 _LOCAL = {
     "add": ("1.0", "1.0"),
@@ -93,6 +94,28 @@ def logsumexp(*xs):
 def weighted_sum(*args):
     n = len(args) // 2
     return sum(map(np.multiply, args[:n], args[n : 2 * n]), args[-1])
+
+
+def softmax_ce(*args):
+    n = len(args) // 2
+    stacked = np.stack(np.broadcast_arrays(*args))
+    zs, ts = stacked[:n], stacked[n:]
+    shifted = zs - zs.max(axis=0)
+    gaps = np.log(np.exp(shifted).sum(axis=0)) - shifted
+    return (ts * np.where(ts != 0.0, gaps, 0.0)).sum(axis=0)
+
+
+def softmax_ce_slope(i, *args):
+    # softmax_i * sum(t) - t_i for a logit, logsumexp(z) - z_k for a weight, shifted by max(z)
+    n = len(args) // 2
+    stacked = np.stack(np.broadcast_arrays(*args))
+    zs, ts = stacked[:n], stacked[n:]
+    shifted = zs - zs.max(axis=0)
+    e = np.exp(shifted)
+    total = e.sum(axis=0)
+    if i < n:
+        return e[i] / total * ts.sum(axis=0) - ts[i]
+    return np.log(total) - shifted[i - n]
 
 
 def power_slope(x, n):
@@ -292,6 +315,8 @@ def _local(op: str, i: int, args: list[str], out: str) -> str:
     if op == "linear":  # dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
         n = len(args) // 2
         return "1.0" if i == 2 * n else f"{{{i + n if i < n else i - n}}}"
+    if op == "softmax_ce":
+        return f"softmax_ce_slope({i}, {', '.join(f'{{{k}}}' for k in range(len(args)))})"
     return _LOCAL[op][i]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nn
-from autodiff import Value, linear, logsumexp, sum_values, trace
+from autodiff import Value, linear, logsumexp, softmax_ce, sum_values, trace
 from tests.autodiff.test_fuse import eager_sums, micrograd_mlp, random_program, run
 
 
@@ -72,6 +72,7 @@ def test_every_op_is_written_out():
             (x * x + 1.0).sqrt() + abs(x) + x.sin() + x.cos() + x.softplus(),
             (x * w).clamp(-0.5, 0.9) + x.clamp(-0.2, 0.4) * w,
             logsumexp([x, w, x * w]) + sum_values([x, w, 1.0]),
+            softmax_ce([x, w, x * w], [0.25, x * x, 0.5]),
         ]
         return sum_values(parts)
 
