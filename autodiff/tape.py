@@ -209,8 +209,8 @@ class _Group:
 
 class _RowGroup:
     """Nodes of one level applying an op of many inputs (sum, logsumexp, a weighted sum that is
-    not part of a layer): each node's inputs are a row of a (nodes, n, B) array, so the op is a
-    few numpy calls along that axis, whatever n is (one call per input would cost n).
+    not part of a layer, softmax_ce): each node's inputs are a row of a (nodes, n, B) array, so
+    the op is a few numpy calls along that axis, whatever n is (one call per input would cost n).
 
     The terms are added in the order they were written, as eager adds them.
     """
@@ -226,9 +226,10 @@ class _RowGroup:
         self.labels = [[p.label for p in node.parents] for node in nodes]
         rows = np.array([[row[p] for p in node.parents] for node in nodes], dtype=np.intp)
         parents = [node.parents for node in nodes]
-        # the parts of each node's inputs: (w..., x..., b) for linear, all terms otherwise
+        # the parts of each node's inputs: (w..., x..., b) for linear, (z..., t...) for
+        # softmax_ce, all terms otherwise
         m = n // 2
-        spans = [(0, m), (m, 2 * m)] if op is ops.LINEAR else [(0, n)]
+        spans = [(0, m), (m, 2 * m)] if op in (ops.LINEAR, ops.SOFTMAX_CE) else [(0, n)]
         self._widths = [b - a for a, b in spans]
         self._parts = [self._part(rows[:, a:b]) for a, b in spans]
         self._add = [
@@ -247,11 +248,12 @@ class _RowGroup:
 
     @staticmethod
     def _part(rows: np.ndarray) -> Read:
-        """A reader of the (nodes, n, B) array: a view when there is one node, on consecutive
-        rows."""
-        span = _index(rows[0].tolist())
-        if len(rows) == 1 and isinstance(span, slice):
-            return lambda values: values[None, span]
+        """A reader of the (nodes, n, B) array: a view when the nodes' rows, one after the
+        other, are consecutive."""
+        span = _index(rows.ravel().tolist())
+        if isinstance(span, slice):
+            shape = (*rows.shape, -1)
+            return lambda values: values[span].reshape(shape)
         return lambda values: values[rows]
 
     @staticmethod
@@ -265,6 +267,8 @@ class _RowGroup:
         elif self.op is ops.LOGSUMEXP:
             top = terms.max(axis=1)
             out = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
+        elif self.op is ops.SOFTMAX_CE:
+            out = _softmax_ce(terms, self._parts[1](values))
         else:  # linear: b + w_1 x_1 + ... + w_n x_n, in this order
             assert self._bias is not None
             k, m, width = terms.shape
@@ -288,6 +292,10 @@ class _RowGroup:
             partials: list[Any] = [1.0]
         elif self.op is ops.LOGSUMEXP:
             partials = [np.exp(self._parts[0](values) - values[self.out][:, None])]
+        elif self.op is ops.SOFTMAX_CE:
+            partials = _softmax_ce_slopes(
+                self._parts[0](values), self._parts[1](values), self._add[1] is not None
+            )
         else:  # dz/dw_i = x_i, dz/dx_i = w_i
             partials = [self._parts[1](values), self._parts[0](values)]
         width = values.shape[1]
@@ -302,6 +310,26 @@ class _RowGroup:
             add(grads, amounts.reshape(-1, width))
         if self._add_bias is not None:
             self._add_bias(grads, g)
+
+
+def _softmax_ce(zs: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Σ_k t_k (logsumexp(z) - z_k) for each node, from its logits and weights as rows of
+    (nodes, n, B) arrays, as the row computes it on one: each term shifted by the largest
+    logit m as (m - z_k) + log Σ exp(z - m), and terms of weight 0 left out (0·inf would be
+    nan)."""
+    shifted = zs - zs.max(axis=1, keepdims=True)
+    gaps = np.log(np.exp(shifted).sum(axis=1, keepdims=True)) - shifted
+    return (ts * np.where(ts != 0.0, gaps, 0.0)).sum(axis=1)
+
+
+def _softmax_ce_slopes(zs: np.ndarray, ts: np.ndarray, for_targets: bool) -> list[Any]:
+    """The row's local rule on (nodes, n, B) arrays: softmax(z)·Σt - t for the logits and, when
+    `for_targets`, (m - z_k) + log Σ exp(z - m) for the weights (else None: none is needed)."""
+    shifted = zs - zs.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    to_logits = e / total * ts.sum(axis=1, keepdims=True) - ts
+    return [to_logits, np.log(total) - shifted if for_targets else None]
 
 
 def _passed_on(partial: Any, g: np.ndarray, where: str) -> np.ndarray:
@@ -408,7 +436,7 @@ def _reaches(index: Index, n: int) -> bool:
     return (index.stop if isinstance(index, slice) else int(index.max()) + 1) > n
 
 
-_MANY_INPUTS = (ops.SUM, ops.LOGSUMEXP, ops.LINEAR)
+_MANY_INPUTS = (ops.SUM, ops.LOGSUMEXP, ops.LINEAR, ops.SOFTMAX_CE)
 
 
 MAX_BLOCK_BYTES = 256 * 2**20
