@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from autodiff import Value, linear, logsumexp, no_grad, sum_values, trace
+from autodiff import Value, linear, logsumexp, no_grad, ops, softmax_ce, sum_values, trace
 
 
 def make_layers(sizes: list[int], seed: int) -> list[list[tuple[list[Value], Value]]]:
@@ -44,7 +44,7 @@ def squared_error(layers, activation):
     return fn
 
 
-def softmax_ce(layers, activation):
+def logsumexp_ce(layers, activation):
     def fn(x1, x2, label0, label1, label2):
         scores = forward(layers, [x1, x2], activation)
         onehot = [label0, label1, label2]
@@ -64,7 +64,7 @@ def binary_ce_logits(layers, activation):
 CASES = [
     ("relu", [2, 8, 8, 1], hinge, 3),
     ("tanh", [2, 5, 1], squared_error, 3),
-    ("sigmoid", [2, 4, 3], softmax_ce, 5),
+    ("sigmoid", [2, 4, 3], logsumexp_ce, 5),
     ("sigmoid", [2, 3, 1], binary_ce_logits, 3),
     ("leaky_relu", [2, 6, 1], squared_error, 3),
 ]
@@ -577,3 +577,99 @@ def test_a_logsumexp_reading_one_node_twice_sends_it_both_shares():
     tape.backward("sum")
     e = math.exp(0.6)
     assert w.grad == pytest.approx(2 * 2.0 * e / (2 * e + 1), rel=1e-13)
+
+
+def softmax_ce_program(case: str):
+    """Softmax cross-entropy nodes on a 2-4-3 network's logits z, per case: targets read from
+    the inputs; two nodes reading the same logits (each logit gets both gradients); targets
+    that are parameters and computed nodes (so they need gradients); logits and targets from
+    rows apart (gathered), one a parameter, one a constant; two samples' nodes on one level."""
+    layers = make_layers([2, 4, 3], seed=21)
+    p = [Value(w, f"p{i}") for i, w in enumerate([0.7, -0.4, 1.3])]
+
+    def logits(x1, x2):
+        return forward(layers, [x1, x2], "tanh")
+
+    def fn(*xs):
+        z = logits(xs[0], xs[1])
+        t = list(xs[2:5])
+        if case == "inputs":
+            return softmax_ce(z, t)
+        if case == "shared logits":
+            return softmax_ce(z, t) + 0.5 * softmax_ce(z, [t[2], t[0], t[1]])
+        if case == "parameter targets":
+            return softmax_ce(z, [p[0], p[1] * xs[0], p[2] + t[1]])
+        if case == "scattered rows":
+            return softmax_ce([z[2], p[0], z[0]], [t[1], Value(0.25), t[0]])
+        second = logits(xs[5], xs[6])  # two samples: (x1, x2, t0..t2, x1', x2', t0'..t2')
+        return sum_values([softmax_ce(z, t), softmax_ce(second, list(xs[7:10]))])
+
+    n_inputs = 10 if case == "two samples" else 5
+    return fn, n_inputs, [w for layer in layers for ws, b in layer for w in (*ws, b)] + p
+
+
+SOFTMAX_CE_CASES = ["inputs", "shared logits", "parameter targets", "scattered rows", "two samples"]
+
+
+@pytest.mark.parametrize("case", SOFTMAX_CE_CASES)
+def test_softmax_ce_replays_like_eager_row_by_row_in_values_and_gradients(case):
+    fn, n_inputs, params = softmax_ce_program(case)
+    rng = np.random.default_rng(22)
+    X = rng.uniform(-2, 2, (17, n_inputs))
+    X[:, 2:5] = rng.dirichlet(np.ones(3), 17)  # probability targets, with a one-hot row
+    X[0, 2:5] = [0.0, 1.0, 0.0]
+    for p in params:
+        p.grad = 0.0
+    outputs = eager_rows(fn, X)
+    sum_values(outputs).backward()
+    expected = {p: p.grad for p in params}
+    assert any(g != 0.0 for g in expected.values())
+    if case in ("parameter targets", "scattered rows"):
+        assert expected[params[-3]] != 0.0  # p0, a target or a logit
+    tape = trace(fn, n_inputs)
+    np.testing.assert_allclose(tape.forward(X), [o.data for o in outputs], rtol=1e-12)
+    gradient = dict(zip(tape.parameters, tape.gradient("sum"), strict=True))
+    np.testing.assert_allclose(
+        [gradient.get(p, 0.0) for p in params], list(expected.values()), rtol=1e-12, atol=1e-15
+    )
+
+
+def test_softmax_ce_on_the_tape_gives_the_rows_vfn_and_local_rule():
+    """z_i = a_i x_i and t_i = b_i x_(3+i): the loss is the row's vfn on those columns, and
+    dL/da_i = Σ slope_z_i · x_i, dL/db_i = Σ slope_t_i · x_(3+i) with the row's local slopes,
+    also for logits 1e16 apart and for equal logits near 1e16 (log 2)."""
+    a = [Value(v, f"a{i}") for i, v in enumerate([1.0, -0.5, 2.0])]
+    b = [Value(v, f"b{i}") for i, v in enumerate([0.5, 1.5, 1.0])]
+
+    def fn(*x):
+        zs = [ai * xi for ai, xi in zip(a, x[:3], strict=True)]
+        return softmax_ce(zs, [bi * xi for bi, xi in zip(b, x[3:], strict=True)])
+
+    rng = np.random.default_rng(23)
+    X = rng.uniform(-3, 3, (9, 6))
+    X[0] = [1e16, -2e16, 0.5e16, 2.0, 0.0, 1.0]  # z = 1e16, 1e16, 1e16
+    X[1] = [1e16, 0.0, 0.0, 0.0, 2.0, 0.0]
+    tape = trace(fn, 6)
+    Z = X[:, :3] * [1.0, -0.5, 2.0]
+    T = X[:, 3:] * [0.5, 1.5, 1.0]
+    losses = ops.SOFTMAX_CE.vfn(*Z.T, *T.T)
+    assert losses[0] == pytest.approx(2.0 * math.log(3.0), rel=1e-15)
+    assert losses[1] == pytest.approx(3e16, rel=1e-15)
+    np.testing.assert_allclose(tape.forward(X), losses, rtol=1e-12, atol=0.0)
+    slopes = ops.SOFTMAX_CE.local(*Z.T, *T.T, losses)
+    expected = [(slopes[i] * X[:, i]).sum() for i in range(6)]
+    gradient = dict(zip(tape.parameters, tape.gradient("sum"), strict=True))
+    np.testing.assert_allclose([gradient[p] for p in [*a, *b]], expected, rtol=1e-12)
+
+
+def test_a_weight_0_logit_too_far_below_the_rest_costs_nothing_on_the_tape():
+    """Row 0: z = (1e308, -1e308), t = (1, 0): z_1 - m is -inf, which costs 0 (not 0·inf) and
+    sends dL/dw = (softmax_0 - t_0)·x_0 = 0. Row 1: z = (1, 2), t = (0, 1): L = log(1 + e^-1)
+    and dL/dw = softmax_0 · x_0 = 1 / (1 + e)."""
+    w = Value(1.0, "w")
+    tape = trace(lambda *x: softmax_ce([w * x[0], x[1]], [x[2], x[3]]), 4)
+    X = np.array([[1e308, -1e308, 1.0, 0.0], [1.0, 2.0, 0.0, 1.0]])
+    losses = tape.forward(X)
+    assert losses[0] == 0.0
+    assert losses[1] == pytest.approx(math.log1p(math.exp(-1.0)), rel=1e-15)
+    assert tape.gradient("sum").tolist() == pytest.approx([1 / (1 + math.e)], rel=1e-15)
