@@ -331,9 +331,9 @@ def _softmax_ce_local(args: Sequence[Any]) -> tuple[Any, ...]:
     n = (len(args) - 1) // 2  # the last argument is the output
     if isinstance(args[0], np.ndarray):
         stacked = _stacked(args[: 2 * n])
-        zs, ts = stacked[:n], stacked[n:]
-        shares, gaps = _vgaps(zs - zs.max(axis=0))
-        return (*(shares * ts.sum(axis=0) - ts), *gaps)
+        shares, gaps = _vgaps(stacked[:n] - stacked[:n].max(axis=0))
+        weights = stacked[n:]
+        return (*(shares * weights.sum(axis=0) - weights), *gaps)
     zs, ts = args[:n], args[n : 2 * n]
     # on Values m is the logit with the largest number, so the rule stays differentiable
     top = max(zs, key=lambda z: z if isinstance(z, float | int) else z.data)
