@@ -31,6 +31,7 @@ from autodiff import (
 from viz.derivation_check import CheckReport, _check_claims
 from viz.notes_writer import LANGS, _render
 from viz.worked_rules import (
+    _APPLY,
     _given_grid,
     _inputs,
     _order,
@@ -44,8 +45,6 @@ from viz.worked_rules import (
 
 LOSSES = ("half_sse", "mse", "bce", "softmax_ce")
 MAX_EXTRA_DIGITS = 2  # how far past `precision` a quantity's digits grow so steps follow
-
-_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
 
 def worked_example(
@@ -171,7 +170,7 @@ def _model_parts(model: Any) -> tuple[list[Any], tuple[str, ...], tuple[int, ...
         not isinstance(layers, Sequence)
         or not layers
         or not all(
-            hasattr(layer, "neurons") and getattr(layer, "activation", None) in _ACTIVATIONS
+            hasattr(layer, "neurons") and getattr(layer, "activation", None) in _APPLY
             for layer in layers
         )
     ):
